@@ -1,0 +1,41 @@
+"""Hayhooks: serve Haystack pipelines and agents as REST APIs, OpenAI-compatible backends and MCP tools.
+
+Public names load on first use so ``import hayhooks`` stays cheap for the CLI.
+"""
+
+from importlib import import_module
+from typing import Any
+
+from hayhooks.version import __version__
+
+_EXPORTS = {
+    "AsyncPipeline": "hayhooks.compat",
+    "Pipeline": "hayhooks.compat",
+    "BasePipelineWrapper": "hayhooks.wrapper",
+    "log": "hayhooks.logger",
+    "SSEStream": "hayhooks.streaming",
+    "streaming_generator": "hayhooks.streaming",
+    "async_streaming_generator": "hayhooks.streaming",
+    "get_last_user_message": "hayhooks.messages",
+    "get_last_user_input_text": "hayhooks.messages",
+    "is_user_message": "hayhooks.messages",
+    "chat_messages_from_openai_response": "hayhooks.messages",
+    "default_on_tool_call_start": "hayhooks.callbacks",
+    "default_on_tool_call_end": "hayhooks.callbacks",
+    "default_on_pipeline_end": "hayhooks.callbacks",
+    "get_request_context": "hayhooks.context",
+    "RequestContext": "hayhooks.context",
+    "create_app": "hayhooks.server.app",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'hayhooks' has no attribute {name!r}") from None
+    value = getattr(import_module(module_name), name)
+    globals()[name] = value
+    return value

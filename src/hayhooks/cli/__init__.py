@@ -1,0 +1,51 @@
+"""The ``hayhooks`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from hayhooks.cli.run import run
+from hayhooks.version import __version__
+
+app = typer.Typer(
+    name="hayhooks",
+    help="Serve Haystack pipelines as REST APIs, OpenAI-compatible endpoints and MCP tools.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hayhooks {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Serve Haystack pipelines as REST APIs, OpenAI-compatible endpoints and MCP tools."""
+
+
+app.command(help=run.__doc__)(run)
+
+
+def _register_optional_commands() -> None:
+    """Client, pipeline and MCP commands live in their own modules; each registers itself on ``app``."""
+    import importlib
+
+    for module in ("hayhooks.cli.client_commands", "hayhooks.cli.mcp"):
+        try:
+            importlib.import_module(module).register(app)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,243 @@
+"""Pipeline names, file names and on-disk layout of the pipelines dir.
+
+Layout: a wrapper pipeline is ``DIR/NAME/`` holding ``pipeline_wrapper.py``; a YAML pipeline is ``DIR/NAME.yml``
+(or ``.yaml``). A pipeline saved by a deploy request carries a marker (``DIR/NAME/.hayhooks-managed`` or
+``DIR/.NAME.yml.hayhooks-managed``) so undeploy deletes only what a request wrote, never an operator's files.
+Every write goes to a hidden sibling first and is renamed into place, so readers never see half a pipeline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+
+from hayhooks.deploy.errors import PipelineConflictError, UnsafePathError
+
+WRAPPER_FILE = "pipeline_wrapper.py"
+YAML_SUFFIXES = (".yml", ".yaml")
+MANAGED_MARKER = ".hayhooks-managed"
+# Names whose /NAME/run would collide with a fixed route.
+RESERVED_NAMES = frozenset({"undeploy"})
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_IGNORED_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+_IGNORED_SUFFIXES = (".pyc", ".pyo", ".swp", ".swx", "~", ".tmp")
+
+
+def validate_pipeline_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name or name in RESERVED_NAMES:
+        raise UnsafePathError(
+            f"Invalid pipeline name {name!r}: use letters, digits, '_', '-' or '.', starting with a letter or digit."
+        )
+    return name
+
+
+def is_ignored(relative: PurePosixPath) -> bool:
+    """Files that are never part of a pipeline: caches, editor leftovers, hidden files."""
+    parts = relative.parts
+    if any(part in _IGNORED_DIRS or part.startswith(".") for part in parts):
+        return True
+    return relative.name.endswith(_IGNORED_SUFFIXES)
+
+
+def safe_relative_path(file_name: str) -> PurePosixPath:
+    """Check a file name from a request; it must stay inside the pipeline's folder."""
+    if not isinstance(file_name, str) or not file_name or "\x00" in file_name or "\\" in file_name:
+        raise UnsafePathError(f"Invalid file name {file_name!r}.")
+    path = PurePosixPath(file_name)
+    if path.is_absolute() or file_name.startswith("~") or any(part in ("..", "") for part in path.parts):
+        raise UnsafePathError(f"File name {file_name!r} would escape the pipeline folder; use a relative path.")
+    if re.match(r"^[A-Za-z]:", file_name):
+        raise UnsafePathError(f"File name {file_name!r} would escape the pipeline folder; use a relative path.")
+    return path
+
+
+def check_files(files: Mapping[str, str]) -> dict[PurePosixPath, str]:
+    """Validate every file name of a deploy request before anything is written."""
+    checked: dict[PurePosixPath, str] = {}
+    for name, content in files.items():
+        path = safe_relative_path(name)
+        if not isinstance(content, str):
+            raise UnsafePathError(f"Content of {name!r} must be a string.")
+        if not is_ignored(path):
+            checked[path] = content
+    return checked
+
+
+def ensure_inside(root: Path, target: Path) -> None:
+    """Refuse a target whose real location (following symlinks) is outside ``root``."""
+    real_root = root.resolve()
+    real_target = target.resolve()
+    if real_target != real_root and real_root not in real_target.parents:
+        raise UnsafePathError(f"Path {target} resolves outside {root} (through a symlink?); refusing to write.")
+
+
+def write_tree(folder: Path, files: Mapping[PurePosixPath, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ensure_inside(folder, target)
+        target.write_text(content, encoding="utf-8")
+
+
+_LARGE_FILE = 10 * 1024 * 1024
+
+
+def pipeline_files(folder: Path) -> list[tuple[PurePosixPath, Path]]:
+    """Every file that belongs to a pipeline folder, sorted, with caches and hidden files left out."""
+    found = []
+    for path in folder.rglob("*"):
+        rel = PurePosixPath(path.relative_to(folder).as_posix())
+        if not is_ignored(rel) and path.is_file():
+            found.append((rel, path))
+    return sorted(found, key=lambda item: str(item[0]))
+
+
+def _hash_entry(digest: "hashlib._Hash", rel: PurePosixPath, data: bytes) -> None:
+    digest.update(str(rel).encode() + b"\0" + data + b"\0")
+
+
+def content_version(files: Mapping[PurePosixPath, str] | str) -> str:
+    """A short content hash identifying one version of a pipeline (same value as ``folder_version``)."""
+    digest = hashlib.sha256()
+    if isinstance(files, str):
+        digest.update(files.encode())
+    else:
+        for rel in sorted(files, key=str):
+            _hash_entry(digest, rel, files[rel].encode())
+    return digest.hexdigest()[:12]
+
+
+def folder_version(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for rel, path in pipeline_files(folder):
+        stat = path.stat()
+        if stat.st_size > _LARGE_FILE:
+            _hash_entry(digest, rel, f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+        else:
+            _hash_entry(digest, rel, path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def copy_folder(source: Path, target: Path) -> None:
+    """Copy a pipeline folder (large files are linked, not copied)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for rel, path in pipeline_files(source):
+        destination = target / rel
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if path.stat().st_size > _LARGE_FILE:
+            destination.symlink_to(path.resolve())
+        else:
+            shutil.copy2(path, destination)
+
+
+# --- the pipelines dir ----------------------------------------------------------------------------------------
+
+
+def yaml_marker(path: Path) -> Path:
+    return path.with_name(f".{path.name}{MANAGED_MARKER}")
+
+
+def existing_yaml(pipelines_dir: Path, name: str) -> Path | None:
+    for suffix in YAML_SUFFIXES:
+        candidate = pipelines_dir / f"{name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def is_managed(pipelines_dir: Path, name: str) -> bool:
+    """True when the pipeline on disk was written by a deploy request (so undeploy may delete it)."""
+    folder = pipelines_dir / name
+    if folder.is_dir():
+        return (folder / MANAGED_MARKER).exists()
+    yaml_path = existing_yaml(pipelines_dir, name)
+    return yaml_path is not None and yaml_marker(yaml_path).exists()
+
+
+def exists_on_disk(pipelines_dir: Path, name: str) -> bool:
+    return (pipelines_dir / name).is_dir() or existing_yaml(pipelines_dir, name) is not None
+
+
+def check_writable(pipelines_dir: Path) -> None:
+    if not os.access(pipelines_dir, os.W_OK):
+        raise PipelineConflictError(
+            f"The pipelines dir {pipelines_dir} is read-only: change pipelines there (it is watched) "
+            "or mount it writable to deploy at runtime."
+        )
+
+
+def _hidden_sibling(target: Path, tag: str) -> Path:
+    return target.with_name(f".{target.name}.{tag}-{uuid.uuid4().hex[:8]}")
+
+
+def save_wrapper_folder(
+    pipelines_dir: Path, name: str, files: Mapping[PurePosixPath, str], managed: bool = True
+) -> None:
+    """Atomically replace ``DIR/NAME/`` with ``files`` (written aside, then renamed into place)."""
+    target = pipelines_dir / name
+    ensure_inside(pipelines_dir, target.parent)
+    staging = _hidden_sibling(target, "staging")
+    write_tree(staging, files)
+    if managed:
+        (staging / MANAGED_MARKER).write_text("saved by a hayhooks deploy request\n", encoding="utf-8")
+    old = _hidden_sibling(target, "old") if target.exists() else None
+    if old is not None:
+        os.replace(target, old)
+    os.replace(staging, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    remove_yaml(pipelines_dir, name)
+
+
+def save_yaml_file(pipelines_dir: Path, name: str, source: str, managed: bool = True) -> None:
+    target = existing_yaml(pipelines_dir, name) or pipelines_dir / f"{name}.yml"
+    staging = _hidden_sibling(target, "staging")
+    staging.write_text(source, encoding="utf-8")
+    if managed:
+        yaml_marker(target).write_text("saved by a hayhooks deploy request\n", encoding="utf-8")
+    os.replace(staging, target)
+    folder = pipelines_dir / name
+    if folder.is_dir() and (folder / MANAGED_MARKER).exists():
+        remove_folder(folder)
+
+
+def remove_folder(folder: Path) -> None:
+    trash = _hidden_sibling(folder, "removed")
+    os.replace(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def remove_yaml(pipelines_dir: Path, name: str) -> None:
+    path = existing_yaml(pipelines_dir, name)
+    if path is not None and yaml_marker(path).exists():
+        path.unlink(missing_ok=True)
+        yaml_marker(path).unlink(missing_ok=True)
+
+
+def remove_saved_pipeline(pipelines_dir: Path, name: str) -> None:
+    """Delete what a deploy request saved for ``name``; operator files are left alone."""
+    folder = pipelines_dir / name
+    if folder.is_dir() and (folder / MANAGED_MARKER).exists():
+        remove_folder(folder)
+    remove_yaml(pipelines_dir, name)
+
+
+def discover(pipelines_dir: Path) -> dict[str, Path]:
+    """Every pipeline in the dir: subfolders with a wrapper, and YAML files. Hidden entries are skipped."""
+    found: dict[str, Path] = {}
+    if not pipelines_dir.is_dir():
+        return found
+    for entry in sorted(pipelines_dir.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir() and (entry / WRAPPER_FILE).is_file():
+            found[entry.name] = entry
+        elif entry.is_file() and entry.suffix in YAML_SUFFIXES and entry.stem not in found:
+            found[entry.stem] = entry
+    return found

@@ -1,0 +1,101 @@
+"""Request and response models derived from a ``run_api`` signature and its docstring.
+
+Built once per deploy; the run route validates bodies with them and the OpenAPI document and MCP tool
+schemas are generated from them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, get_args, get_origin
+
+import docstring_parser
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+
+
+@dataclass(frozen=True)
+class RunSignature:
+    request_model: type[BaseModel]
+    response_model: type[BaseModel] | None
+    file_params: tuple[str, ...]
+    description: str
+    param_descriptions: dict[str, str]
+
+
+def model_name(pipeline_name: str, suffix: str) -> str:
+    words = [w for w in "".join(c if c.isalnum() else " " for c in pipeline_name).split() if w]
+    return "".join(w[:1].upper() + w[1:] for w in words) + suffix
+
+
+def is_upload_annotation(annotation: Any) -> bool:
+    """``UploadFile``, ``list[UploadFile]`` and their ``Optional`` forms."""
+    if annotation is inspect.Parameter.empty:
+        return False
+    if isinstance(annotation, type) and issubclass(annotation, UploadFile):
+        return True
+    return any(is_upload_annotation(arg) for arg in get_args(annotation) if arg is not type(None))
+
+
+def is_streaming_or_raw(annotation: Any) -> bool:
+    """Return annotations that produce no JSON body: generators and Starlette responses."""
+    origin = get_origin(annotation) or annotation
+    if isinstance(origin, type):
+        if issubclass(origin, Response):
+            return True
+        if issubclass(origin, (Iterator, AsyncIterator)):
+            return True
+    if get_origin(annotation) is typing.Union:
+        return any(is_streaming_or_raw(arg) for arg in get_args(annotation))
+    return False
+
+
+def parse_docstring(func: Callable) -> tuple[str, dict[str, str]]:
+    doc = inspect.getdoc(func) or ""
+    if not doc:
+        return "", {}
+    parsed = docstring_parser.parse(doc)
+    summary = "\n\n".join(p for p in (parsed.short_description, parsed.long_description) if p)
+    params = {p.arg_name: (p.description or "").strip() for p in parsed.params}
+    return summary.strip(), params
+
+
+def build_run_signature(pipeline_name: str, func: Callable) -> RunSignature:
+    """Models for ``POST /{pipeline_name}/run`` from ``func``'s parameters and return annotation."""
+    try:
+        hints = typing.get_type_hints(func, include_extras=True)
+    except Exception:
+        hints = {}
+    signature = inspect.signature(func)
+    description, param_docs = parse_docstring(func)
+    fields: dict[str, Any] = {}
+    file_params: list[str] = []
+    for name, param in signature.parameters.items():
+        if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        annotation = hints.get(name, param.annotation)
+        if is_upload_annotation(annotation):
+            file_params.append(name)
+            continue
+        if annotation is inspect.Parameter.empty:
+            annotation = Any
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[name] = (annotation, Field(default, description=param_docs.get(name) or None))
+    request_model = create_model(
+        model_name(pipeline_name, "RunRequest"),
+        __config__=ConfigDict(arbitrary_types_allowed=True),
+        **fields,
+    )
+    return_annotation = hints.get("return", signature.return_annotation)
+    response_model = None
+    if return_annotation is not inspect.Signature.empty and not is_streaming_or_raw(return_annotation):
+        response_model = create_model(
+            model_name(pipeline_name, "RunResponse"),
+            __config__=ConfigDict(arbitrary_types_allowed=True),
+            result=(return_annotation, Field(..., description="Pipeline result")),
+        )
+    return RunSignature(request_model, response_model, tuple(file_params), description, param_docs)

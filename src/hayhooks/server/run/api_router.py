@@ -1,0 +1,40 @@
+"""``POST /{name}/run``: one route for every deployed pipeline, dispatched through the registry."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hayhooks.server.errors import error_detail
+from hayhooks.server.run.protocol import RequestBodyError, read_run_arguments
+from hayhooks.server.run.serving import build_response, call_run_api
+from hayhooks.server.state import get_state
+
+logger = logging.getLogger("hayhooks.run")
+
+
+async def run_pipeline(request: Request) -> Response:
+    state = get_state(request)
+    await state.wait_ready()
+    name = request.path_params["name"]
+    pipeline = state.registry.get(name)
+    if pipeline is None or pipeline.run_signature is None:
+        detail = f"Pipeline '{name}' not found." if pipeline is None else f"Pipeline '{name}' has no run_api."
+        return JSONResponse({"detail": detail}, status_code=404)
+    try:
+        kwargs = await read_run_arguments(request, pipeline.run_signature)
+    except RequestBodyError as exc:
+        return JSONResponse({"detail": exc.errors}, status_code=422)
+    try:
+        result = await call_run_api(pipeline, kwargs)
+    except Exception as exc:
+        logger.exception("Pipeline '%s' failed", name)
+        detail = f"Pipeline '{name}' failed: {error_detail(exc, state.settings.show_tracebacks)}"
+        return JSONResponse({"detail": detail}, status_code=500)
+    return build_response(result)
+
+
+routes = [Route("/{name}/run", run_pipeline, methods=["POST"], include_in_schema=False)]

@@ -1,0 +1,89 @@
+"""Wire format of ``POST /{name}/run``: JSON (or multipart form) in, ``{"result": ...}`` out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pydantic_core
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from hayhooks.deploy.signature import RunSignature
+
+
+class RequestBodyError(Exception):
+    """The body failed validation; ``errors`` are FastAPI-style error dicts."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("invalid request body")
+        self.errors = errors
+
+
+def _body_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    errors = json.loads(exc.json(include_url=False))
+    for error in errors:
+        error["loc"] = ["body", *error.get("loc", [])]
+    return errors
+
+
+def _model_kwargs(model: BaseModel) -> dict[str, Any]:
+    # Keep nested pydantic models as models: wrappers annotate them and expect attribute access.
+    return {name: getattr(model, name) for name in type(model).model_fields}
+
+
+def _parse_form_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+async def _read_multipart(request: Request, signature: RunSignature) -> tuple[dict[str, Any], dict[str, Any]]:
+    form = await request.form()
+    files: dict[str, list[UploadFile]] = {name: [] for name in signature.file_params}
+    values: dict[str, Any] = {}
+    fields = signature.request_model.model_fields
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            target = key if key in files else (signature.file_params[0] if signature.file_params else None)
+            if target is not None:
+                files[target].append(value)
+            continue
+        annotation = fields[key].annotation if key in fields else None
+        values[key] = value if annotation is str else _parse_form_value(value)
+    return values, {name: items or None for name, items in files.items()}
+
+
+async def read_run_arguments(request: Request, signature: RunSignature) -> dict[str, Any]:
+    """Validate the request body against the pipeline's request model and return ``run_api`` kwargs."""
+    content_type = request.headers.get("content-type", "")
+    file_kwargs: dict[str, Any] = {}
+    try:
+        if content_type.startswith("multipart/form-data") or (
+            content_type.startswith("application/x-www-form-urlencoded") and not (await request.body()).lstrip().startswith(b"{")
+        ):
+            values, file_kwargs = await _read_multipart(request, signature)
+            model = signature.request_model.model_validate(values)
+        else:
+            # JSON whatever the content type says: `curl -d '{...}'` sends form-urlencoded by default.
+            body = await request.body()
+            model = signature.request_model.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        raise RequestBodyError(_body_errors(exc)) from None
+    kwargs = _model_kwargs(model)
+    for name in signature.file_params:
+        kwargs[name] = file_kwargs.get(name)
+    return kwargs
+
+
+def _fallback(value: Any) -> Any:
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    return str(value)
+
+
+def encode_result(result: Any) -> bytes:
+    return pydantic_core.to_json({"result": result}, fallback=_fallback)

@@ -1,0 +1,57 @@
+"""Runs a deployed pipeline's ``run_api`` / ``run_api_async`` and turns its return value into a response."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from anyio import to_thread
+from starlette.responses import Response, StreamingResponse
+
+from hayhooks.registry import DeployedPipeline
+from hayhooks.server.run.protocol import encode_result
+from hayhooks.streaming import SSEStream, chunk_text, sse_event
+
+
+async def call_run_api(pipeline: DeployedPipeline, kwargs: dict[str, Any]) -> Any:
+    """Await ``run_api_async`` when the wrapper has it; otherwise run ``run_api`` on a worker thread."""
+    wrapper = pipeline.wrapper
+    if pipeline.run_is_async:
+        return await wrapper.run_api_async(**kwargs)
+    return await to_thread.run_sync(functools.partial(wrapper.run_api, **kwargs))
+
+
+def _iterate(stream: Any, render) -> Iterator[str] | AsyncIterator[str]:  # type: ignore[no-untyped-def]
+    if inspect.isasyncgen(stream) or hasattr(stream, "__aiter__"):
+
+        async def render_async() -> AsyncIterator[str]:
+            async for item in stream:
+                yield render(item)
+
+        return render_async()
+
+    def render_sync() -> Iterator[str]:
+        for item in stream:
+            yield render(item)
+
+    return render_sync()
+
+
+class JSONBytesResponse(Response):
+    media_type = "application/json"
+
+
+def build_response(result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, SSEStream):
+        return StreamingResponse(
+            _iterate(result.stream, sse_event),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    if inspect.isgenerator(result) or inspect.isasyncgen(result):
+        return StreamingResponse(_iterate(result, chunk_text), media_type="text/plain")
+    return JSONBytesResponse(encode_result(result))

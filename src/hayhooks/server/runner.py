@@ -1,0 +1,23 @@
+"""Runs the app under uvicorn, with one or several worker processes."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from hayhooks.settings import Settings
+
+APP_FACTORY = "hayhooks.server.app:create_app_from_env"
+
+
+def serve(settings: Settings, *, reload: bool = False) -> None:
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers if not reload else None,
+        reload=reload,
+        log_config=None,
+        timeout_graceful_shutdown=settings.graceful_shutdown_timeout,
+        root_path=settings.root_path,
+    )

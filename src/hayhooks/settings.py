@@ -1,0 +1,181 @@
+"""Every knob of the server, read from ``HAYHOOKS_*`` environment variables and a ``.env`` file.
+
+Each field's ``description`` is the documentation: ``docs/configuration.md`` is generated from this class
+(``python -m hayhooks.settings_docs``) and a test fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "HAYHOOKS_"
+
+StrList = Annotated[list[str], NoDecode]
+
+
+def _parse_str_list(value: Any) -> Any:
+    """Accept a JSON list (``'["a", "b"]'``) or a comma-separated string (``a,b``)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        return json.loads(text)
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- server -------------------------------------------------------------------------------------------
+    host: str = Field("localhost", description="Address the server binds to. Use 0.0.0.0 inside containers.")
+    port: int = Field(1416, ge=0, le=65535, description="Port the server listens on.")
+    root_path: str = Field("", description="ASGI root path when served behind a proxy under a prefix (e.g. /api).")
+    workers: int = Field(1, ge=1, description="Number of worker processes started by `hayhooks run`.")
+    graceful_shutdown_timeout: float = Field(
+        30.0, ge=0, description="Seconds in-flight requests may take to finish after SIGTERM before the server exits."
+    )
+
+    # --- pipelines ----------------------------------------------------------------------------------------
+    pipelines_dir: str = Field(
+        "./pipelines",
+        description="Folder deployed at startup (wrapper folders and YAML files); created if missing. "
+        "Runtime deploys are saved here, and every worker watching it converges on its content.",
+    )
+    additional_python_path: str = Field(
+        "", description="Extra folder added to sys.path so pipelines can import shared modules from it."
+    )
+    startup_deploy_strategy: Literal["parallel", "sequential"] = Field(
+        "parallel", description="How pipelines in the pipelines dir are deployed at startup."
+    )
+    startup_deploy_workers: int = Field(
+        4, ge=1, description="Threads used by the parallel startup deploy strategy."
+    )
+    deploy_concurrency: Literal["serialized", "parallel"] = Field(
+        "serialized",
+        description="Whether runtime deploy/undeploy requests run one at a time (serialized) or concurrently "
+        "(parallel; requests for the same pipeline name are still serialized).",
+    )
+    watch_pipelines_dir: bool = Field(
+        True, description="Watch the pipelines dir and hot-reload pipelines changed on disk by anyone."
+    )
+    runtime_deploy: bool = Field(
+        True,
+        description="Allow deploy/undeploy over HTTP and MCP. Turn off in production to make the pipelines dir "
+        "the only way to change what is served.",
+    )
+    streaming_components: str = Field(
+        "",
+        description="Default streaming components for streaming_generator: empty = last streaming-capable "
+        "component, `all`, or a comma-separated list of component names.",
+    )
+
+    # --- errors and logging -------------------------------------------------------------------------------
+    show_tracebacks: bool = Field(False, description="Add Python tracebacks to error responses (development only).")
+    log_level: str = Field(
+        "INFO",
+        validation_alias=AliasChoices("HAYHOOKS_LOG_LEVEL", "LOG"),
+        description="Log level (DEBUG, INFO, WARNING, ERROR). Read from HAYHOOKS_LOG_LEVEL, else LOG.",
+    )
+    log_format: Literal["default", "verbose", "json"] = Field(
+        "default", description="Log line format: default, verbose (adds logger and location) or json (one object per line)."
+    )
+
+    # --- CORS ---------------------------------------------------------------------------------------------
+    cors_allow_origins: StrList = Field(["*"], description="Allowed CORS origins (JSON list or comma-separated).")
+    cors_allow_methods: StrList = Field(["*"], description="Allowed CORS methods.")
+    cors_allow_headers: StrList = Field(["*"], description="Allowed CORS request headers.")
+    cors_allow_credentials: bool = Field(False, description="Allow cookies/credentials on CORS requests.")
+    cors_allow_origin_regex: str | None = Field(None, description="Regex of allowed CORS origins (e.g. https://.*\\.example\\.com).")
+    cors_expose_headers: StrList = Field([], description="Response headers exposed to browsers.")
+    cors_max_age: int = Field(600, ge=0, description="Seconds browsers may cache a CORS preflight answer.")
+
+    # --- security and limits ------------------------------------------------------------------------------
+    api_keys: StrList = Field([], description="API keys allowed to run pipelines (JSON list). Empty with no admin keys = no auth.")
+    api_keys_file: str | None = Field(None, description="File with one invoke API key per line (keeps keys out of the environment).")
+    admin_api_keys: StrList = Field([], description="API keys allowed to run, deploy and undeploy pipelines (JSON list).")
+    admin_api_keys_file: str | None = Field(None, description="File with one admin API key per line.")
+    max_request_body_mb: float = Field(100.0, gt=0, description="Largest accepted request body, in MB; larger ones get 413.")
+    request_timeout: float | None = Field(
+        None, gt=0, description="Default seconds a pipeline run may take before 504 (unset = no limit)."
+    )
+    max_concurrent_runs: int | None = Field(
+        None, ge=1, description="Default number of runs a pipeline executes at once (unset = unlimited)."
+    )
+    max_queued_runs: int | None = Field(
+        None, ge=0, description="Default number of runs waiting for a slot per pipeline before 503 (unset = unlimited)."
+    )
+    rate_limit: str | None = Field(
+        None, description="Rate limit per API key (or client address without keys), e.g. `100/minute`; 429 past it."
+    )
+
+    # --- MCP ----------------------------------------------------------------------------------------------
+    mcp_host: str = Field("localhost", description="Address `hayhooks mcp run` binds to.")
+    mcp_port: int = Field(1417, ge=0, le=65535, description="Port `hayhooks mcp run` listens on.")
+    serve_mcp: bool = Field(False, description="Also serve MCP (Streamable HTTP at /mcp, SSE at /sse) on the main server.")
+
+    # --- CLI client ---------------------------------------------------------------------------------------
+    use_https: bool = Field(False, description="CLI client: talk to the server over https.")
+    disable_ssl: bool = Field(False, description="CLI client: do not verify the server's TLS certificate.")
+
+    @field_validator(
+        "cors_allow_origins",
+        "cors_allow_methods",
+        "cors_allow_headers",
+        "cors_expose_headers",
+        "api_keys",
+        "admin_api_keys",
+        mode="before",
+    )
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        return _parse_str_list(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        level = str(value).strip().upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return "WARNING" if level == "WARN" else level
+
+    @property
+    def cors_is_wide_open(self) -> bool:
+        return all(v == ["*"] for v in (self.cors_allow_origins, self.cors_allow_methods, self.cors_allow_headers))
+
+
+class SettingsError(Exception):
+    """A setting has an invalid value; the message names the environment variable."""
+
+
+def env_name(field_name: str) -> str:
+    if field_name == "log_level":
+        return "HAYHOOKS_LOG_LEVEL/LOG"
+    return ENV_PREFIX + field_name.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and ``.env``; raise ``SettingsError`` naming the bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise SettingsError(f"Invalid value for {env_name(field)}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
