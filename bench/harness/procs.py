@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+_LIVE: dict[int, "ServerProcess"] = {}  # servers started and not yet stopped, by pid
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
@@ -138,6 +139,7 @@ class ServerProcess:
             self.popen.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        _LIVE.pop(pgid, None)
 
 
 def launch(name: str, argv: list[str], port: int, env: dict, cwd: Path, log_path: Path) -> ServerProcess:
@@ -154,4 +156,12 @@ def launch(name: str, argv: list[str], port: int, env: dict, cwd: Path, log_path
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return ServerProcess(name=name, argv=argv, port=port, log_path=log_path, popen=popen, started_at=started_at)
+    server = ServerProcess(name=name, argv=argv, port=port, log_path=log_path, popen=popen, started_at=started_at)
+    _LIVE[server.pid] = server
+    return server
+
+
+def stop_all() -> None:
+    """Stop every server this harness started and has not stopped yet (used at exit)."""
+    for server in list(_LIVE.values()):
+        server.stop(grace=3.0)

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Benchmark: the reference Hayhooks release vs our server vs a bare uvicorn+Starlette floor.
+
+    python3 bench/run.py                      # everything, medians of 3 runs (~15 minutes)
+    python3 bench/run.py --quick              # everything, 1 short run each (a few minutes)
+    python3 bench/run.py --smoke              # start each server once and check every route (~1 minute)
+    python3 bench/run.py --only run,startup --runs 5
+    python3 bench/run.py --servers ref,floor  # leave a server out
+
+It installs what it needs first: the reference release into its own virtualenv (bench/.venv-ref,
+never the project's environment) and wrk with apt-get. Our server is the `hayhooks` script of the
+project's virtualenv (--ours, or $BENCH_OURS_HAYHOOKS, default /work/venv/bin/hayhooks); when it is
+missing or fails, its cells are marked and the benchmark goes on. The final tables are printed and
+written to bench/results/latest.md (unless --no-write, or --smoke).
+
+This is not a test: nothing here asserts a timing, and the test suite never runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import os
+import platform
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from harness import pipelines, procs, setup_env  # noqa: E402
+from harness.report import Report  # noqa: E402
+from harness.servers import ServerSpec, describe_hayhooks  # noqa: E402
+from harness.workloads import SECTIONS, Config, Results, run_section, say  # noqa: E402
+
+REF_VENV = BENCH_DIR / ".venv-ref"
+DEFAULT_OURS = os.environ.get("BENCH_OURS_HAYHOOKS", "/work/venv/bin/hayhooks")
+RESULTS_FILE = BENCH_DIR / "results" / "latest.md"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark the reference Hayhooks, our server and a bare floor app.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"sections: {', '.join(SECTIONS)}",
+    )
+    parser.add_argument("--quick", action="store_true", help="1 short run per measurement (a few minutes)")
+    parser.add_argument("--smoke", action="store_true", help="only check that every server answers every route")
+    parser.add_argument("--only", default="", help="comma-separated sections to run (default: all)")
+    parser.add_argument("--runs", type=int, help="measured runs per data point (default 3, --quick 1)")
+    parser.add_argument("--duration", type=int, help="seconds per wrk run (default 5, --quick 2; at most 5)")
+    parser.add_argument("--servers", default="ref,ours,floor", help="which of ref,ours,floor to run")
+    parser.add_argument("--ours", default=DEFAULT_OURS, help="our `hayhooks` script (default: %(default)s)")
+    parser.add_argument("--out", default=str(RESULTS_FILE), help="markdown file for the tables")
+    parser.add_argument("--no-write", action="store_true", help="print the tables only")
+    parser.add_argument("--keep-work", action="store_true", help="keep the temporary work dir (server logs)")
+    args = parser.parse_args(argv)
+    unknown = {s for s in args.only.split(",") if s} - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+    bad_servers = {s for s in args.servers.split(",") if s} - {"ref", "ours", "floor"}
+    if bad_servers:
+        parser.error(f"unknown server(s) {sorted(bad_servers)}")
+    return args
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    cfg = Config()
+    if args.quick or args.smoke:
+        cfg.runs = 1
+        cfg.duration = 2
+        cfg.stream_seconds = 2.0
+        cfg.deploy_repeats = 3
+    if args.runs is not None:
+        cfg.runs = max(1, args.runs)
+    if args.duration is not None:
+        cfg.duration = min(5, max(1, args.duration))  # every load run stays bounded
+    cfg.stream_seconds = min(float(cfg.duration), cfg.stream_seconds)
+    return cfg
+
+
+def build_specs(args: argparse.Namespace, ref_hayhooks: Path) -> list[ServerSpec]:
+    wanted = [s for s in args.servers.split(",") if s]
+    specs = []
+    if "ref" in wanted:
+        specs.append(ServerSpec("ref", "reference", ref_hayhooks, origin=describe_hayhooks(ref_hayhooks)))
+    if "ours" in wanted:
+        ours = Path(args.ours)
+        if ours.exists() and os.access(ours, os.X_OK):
+            origin = describe_hayhooks(ours)
+            spec = ServerSpec("ours", "ours", ours, origin=origin)
+            if str(REF_VENV) in origin:
+                spec.available, spec.reason = False, "resolves to the reference install"
+        else:
+            spec = ServerSpec("ours", "ours", ours, available=False, reason=f"not installed ({ours} missing)")
+        specs.append(spec)
+    if "floor" in wanted:
+        specs.append(ServerSpec("floor", "floor", REF_VENV / "bin" / "python", origin="bench/floor_app.py"))
+    return specs
+
+
+def machine_line() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({model or platform.machine()}), Linux {platform.release()}"
+
+
+def smoke(specs: list[ServerSpec], cfg: Config, work: Path) -> int:
+    """Start each available server once with the run pipelines and hit every route once."""
+    from harness.httpcalls import request
+    from harness.loadgen import LoadError, run_load
+    from harness.servers import ServerStartError, start
+    from harness.streamclient import stream_once
+    from harness.workloads import _check_run_route
+
+    pdir = work / "pipelines" / "smoke"
+    names = pipelines.write_run_set(pdir, cfg.cpu_iterations)
+    failures = 0
+    for spec in specs:
+        if not spec.available:
+            say(f"  {spec.label}: skipped, {spec.reason}")
+            continue
+        checks: list[tuple[str, str | None]] = []
+        try:
+            server, seconds = start(spec, work, "smoke", None if spec.is_floor else pdir, [] if spec.is_floor else names)
+        except ServerStartError as exc:
+            say(f"  {spec.label}: FAILED to start: {exc}")
+            failures += 1
+            continue
+        checks.append((f"started in {seconds:.2f}s", None))
+        try:
+            for name in ["noop"] if spec.is_floor else list(pipelines.RUN_WORKLOADS):
+                checks.append((f"POST /{name}/run", _check_run_route(server.port, name, pipelines.RUN_WORKLOADS[name])))
+            try:
+                chunks, first = stream_once(server.port, "stream")
+                ok = chunks == pipelines.STREAM_CHUNKS and first is not None
+                checks.append((f"stream: {chunks} chunks", None if ok else "wrong chunk count"))
+            except Exception as exc:  # noqa: BLE001
+                checks.append(("stream", f"{type(exc).__name__}: {exc}"))
+            try:
+                res = run_load(server, "/noop/run", pipelines.RUN_WORKLOADS["noop"], 4, 1)
+                checks.append((f"wrk 1s: {res.rps:.0f} req/s, {res.cpu_ms_per_req:.3f} ms CPU/req", None))
+            except LoadError as exc:
+                checks.append(("wrk 1s", str(exc)))
+            if not spec.is_floor:
+                checks.append(("POST /cpu/run", _check_run_route(server.port, "cpu", pipelines.CPU_BODY)))
+                payload = {
+                    "name": "smoke_hot",
+                    "files": {"pipeline_wrapper.py": pipelines.SYNC_WRAPPER},
+                    "overwrite": False,
+                    "save_files": False,
+                }
+                reply = request(server.port, "POST", "/deploy_files", json.dumps(payload).encode())
+                checks.append(("POST /deploy_files", None if reply.status == 200 else f"HTTP {reply.status}"))
+                schema = request(server.port, "GET", "/openapi.json")
+                listed = schema.status == 200 and b"/smoke_hot/run" in schema.body
+                checks.append(("GET /openapi.json lists it", None if listed else f"HTTP {schema.status}"))
+        finally:
+            server.stop()
+        for what, problem in checks:
+            say(f"  {spec.label:<10} {'ok  ' if problem is None else 'FAIL'} {what}{'' if problem is None else ': ' + problem}")
+            failures += problem is not None
+    say("smoke: " + ("all checks passed" if failures == 0 else f"{failures} check(s) failed"))
+    return 1 if failures else 0
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    cfg = build_config(args)
+    started = time.monotonic()
+
+    setup_env.ensure_wrk()
+    ref_hayhooks = setup_env.ensure_reference_venv(REF_VENV)
+    specs = build_specs(args, ref_hayhooks)
+    cfg.cpu_iterations = pipelines.calibrate_burn(20.0)
+
+    atexit.register(procs.stop_all)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    say("servers:")
+    for spec in specs:
+        state = spec.origin if spec.available else f"UNAVAILABLE: {spec.reason}"
+        say(f"  {spec.label:<10} {spec.executable}  [{state}]")
+    say(f"CPU-bound wrapper: {cfg.cpu_iterations} loop iterations (~20 ms here)")
+
+    work = Path(tempfile.mkdtemp(prefix="hayhooks-bench-"))
+    say(f"work dir: {work}")
+    try:
+        if args.smoke:
+            return smoke(specs, cfg, work)
+
+        sections = [s for s in SECTIONS if not args.only or s in args.only.split(",")]
+        results = Results()
+        for section in sections:
+            say(f"== {section}")
+            run_section(section, cfg, specs, work, results)
+
+        labels = {spec.key: spec.label for spec in specs}
+        mode = "quick" if args.quick else "full"
+        header = "\n".join(
+            [
+                "# Benchmark results: reference Hayhooks vs ours vs floor",
+                "",
+                f"- date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; "
+                f"total time {time.monotonic() - started:.0f} s",
+                f"- command: `python3 bench/run.py {' '.join(argv)}`".rstrip() + f" ({mode} mode, "
+                f"{cfg.runs} run(s) per point, {cfg.duration} s per wrk run)",
+                f"- machine: {machine_line()}",
+                *[f"- {spec.label}: {spec.origin if spec.available else 'unavailable, ' + spec.reason}" for spec in specs],
+                f"- sections: {', '.join(sections)}",
+                "- ratios: `ours vs ref` is ours / reference (lower is better unless marked);"
+                " server CPU is utime+stime of every server process from /proc, per completed request",
+                "",
+            ]
+        )
+        text = Report(cfg, results, labels).render(header)
+        say("")
+        say(text)
+        if not args.no_write:
+            out = Path(args.out)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text)
+            say(f"written to {out}")
+        return 0
+    finally:
+        procs.stop_all()
+        if args.keep_work:
+            say(f"kept work dir {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
