@@ -23,8 +23,10 @@ import atexit
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -117,6 +119,41 @@ def machine_line() -> str:
     return f"{os.cpu_count()} CPUs ({model or platform.machine()}), Linux {platform.release()}"
 
 
+def cpu_counters() -> list[int]:
+    """The aggregate "cpu" line of /proc/stat (user nice system idle iowait irq softirq steal ...)."""
+    try:
+        return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return []
+
+
+def own_cpu_seconds() -> float:
+    """CPU used by this harness and every child it has reaped (servers with their workers, wrk)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def noise_line(before: list[int], own_before: float, load_before: str) -> str:
+    """How busy the machine was with other work: this benchmark may share its machine."""
+    after = cpu_counters()
+    own = own_cpu_seconds() - own_before
+    text = f"load average at start {load_before}"
+    if before and after and len(before) > 7:
+        delta = [a - b for a, b in zip(after, before, strict=False)]
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = sum(delta[:8]) or 1
+        busy = total - delta[3] - delta[4]
+        foreign = max(0.0, busy - own * ticks)
+        text += (
+            f"; during the run, processes other than this benchmark's used {100 * foreign / total:.0f}% of the"
+            f" machine's CPU time, and the hypervisor stole {100 * delta[7] / total:.0f}%"
+        )
+    return text
+
+
 def smoke(specs: list[ServerSpec], cfg: Config, work: Path) -> int:
     """Start each available server once with the run pipelines and hit every route once."""
     from harness.httpcalls import request
@@ -134,7 +171,9 @@ def smoke(specs: list[ServerSpec], cfg: Config, work: Path) -> int:
             continue
         checks: list[tuple[str, str | None]] = []
         try:
-            server, seconds = start(spec, work, "smoke", None if spec.is_floor else pdir, [] if spec.is_floor else names)
+            server, seconds = start(
+                spec, work, "smoke", None if spec.is_floor else pdir, [] if spec.is_floor else names
+            )
         except ServerStartError as exc:
             say(f"  {spec.label}: FAILED to start: {exc}")
             failures += 1
@@ -170,7 +209,8 @@ def smoke(specs: list[ServerSpec], cfg: Config, work: Path) -> int:
         finally:
             server.stop()
         for what, problem in checks:
-            say(f"  {spec.label:<10} {'ok  ' if problem is None else 'FAIL'} {what}{'' if problem is None else ': ' + problem}")
+            verdict = "ok  " if problem is None else "FAIL"
+            say(f"  {spec.label:<10} {verdict} {what}{'' if problem is None else ': ' + problem}")
             failures += problem is not None
     say("smoke: " + ("all checks passed" if failures == 0 else f"{failures} check(s) failed"))
     return 1 if failures else 0
@@ -180,9 +220,19 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     cfg = build_config(args)
     started = time.monotonic()
+    counters_before = cpu_counters()
+    own_before = own_cpu_seconds()
+    try:
+        load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        load_before = "?"
 
-    setup_env.ensure_wrk()
-    ref_hayhooks = setup_env.ensure_reference_venv(REF_VENV)
+    try:
+        setup_env.ensure_wrk()
+        ref_hayhooks = setup_env.ensure_reference_venv(REF_VENV)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        say(f"setup failed: {exc}")
+        return 2
     specs = build_specs(args, ref_hayhooks)
     cfg.cpu_iterations = pipelines.calibrate_burn(20.0)
 
@@ -218,14 +268,18 @@ def main(argv: list[str]) -> int:
                 f"- command: `python3 bench/run.py {' '.join(argv)}`".rstrip() + f" ({mode} mode, "
                 f"{cfg.runs} run(s) per point, {cfg.duration} s per wrk run)",
                 f"- machine: {machine_line()}",
-                *[f"- {spec.label}: {spec.origin if spec.available else 'unavailable, ' + spec.reason}" for spec in specs],
+                f"- noise: {noise_line(counters_before, own_before, load_before)}",
+                *[
+                    f"- {spec.label}: {spec.origin if spec.available else 'unavailable, ' + spec.reason}"
+                    for spec in specs
+                ],
                 f"- sections: {', '.join(sections)}",
                 "- ratios: `ours vs ref` is ours / reference (lower is better unless marked);"
                 " server CPU is utime+stime of every server process from /proc, per completed request",
                 "",
             ]
         )
-        text = Report(cfg, results, labels).render(header)
+        text = Report(cfg, results, labels, sections).render(header)
         say("")
         say(text)
         if not args.no_write:

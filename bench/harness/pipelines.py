@@ -25,7 +25,7 @@ class PipelineWrapper(BasePipelineWrapper):
         return "ok"
 '''
 
-_BUILD_PIPELINE = '''\
+_BUILD_PIPELINE = """\
 from haystack import Pipeline
 
 from bench_components import Shout, WordCount
@@ -37,7 +37,7 @@ def build_pipeline() -> Pipeline:
     pipeline.add_component("count", WordCount())
     pipeline.connect("shout.text", "count.text")
     return pipeline
-'''
+"""
 
 SYNC_WRAPPER = (
     "from hayhooks import BasePipelineWrapper\n"
@@ -90,7 +90,7 @@ outputs:
   words: count.words
 """
 
-STREAM_WRAPPER = f'''\
+STREAM_WRAPPER = f"""\
 from collections.abc import Generator
 
 from haystack.dataclasses import StreamingChunk
@@ -110,16 +110,16 @@ class PipelineWrapper(BasePipelineWrapper):
                 yield StreamingChunk(content=f"tok{{index}} ")
 
         return chunks()
-'''
+"""
 
 # The CPU-bound wrapper's loop body; the harness times it to pick an iteration count (~20 ms).
-BURN_SOURCE = '''\
+BURN_SOURCE = """\
 def burn(iterations: int) -> int:
     acc = 0
     for index in range(iterations):
         acc = (acc * 31 + index) & 0xFFFFFFFF
     return acc
-'''
+"""
 
 
 def cpu_wrapper(iterations: int) -> str:
@@ -141,16 +141,20 @@ class PipelineWrapper(BasePipelineWrapper):
 
 
 def calibrate_burn(target_ms: float = 20.0) -> int:
-    """Iterations of ``burn`` taking about ``target_ms`` in this interpreter (best of a few tries)."""
+    """Iterations of ``burn`` taking about ``target_ms`` of CPU in this interpreter.
+
+    CPU time (not wall time) of the best of a few tries, so other load on the machine does not
+    inflate the estimate.
+    """
     namespace: dict = {}
     exec(BURN_SOURCE, namespace)  # noqa: S102 - our own constant source
     burn = namespace["burn"]
     probe = 200_000
     best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
+    for _ in range(9):
+        started = time.thread_time()
         burn(probe)
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.thread_time() - started)
     return max(1000, int(probe * (target_ms / 1000) / best))
 
 

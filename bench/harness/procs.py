@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-_LIVE: dict[int, "ServerProcess"] = {}  # servers started and not yet stopped, by pid
+_LIVE: dict[int, ServerProcess] = {}  # servers started and not yet stopped, by pid
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 

@@ -43,10 +43,10 @@ class Table:
     def markdown(self) -> str:
         widths = [len(h) for h in self.headers]
         for row in self.rows:
-            widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+            widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
 
         def line(cells):
-            return "| " + " | ".join(cell.ljust(w) for cell, w in zip(cells, widths)) + " |"
+            return "| " + " | ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)) + " |"
 
         out = [line(self.headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
         out += [line(row) for row in self.rows]
@@ -62,8 +62,9 @@ class Target:
 
 
 class Report:
-    def __init__(self, cfg: Config, results: Results, labels: dict[str, str]):
+    def __init__(self, cfg: Config, results: Results, labels: dict[str, str], sections: list[str]):
         self.cfg = cfg
+        self.sections = set(sections)
         self.results = results
         self.labels = labels
         self.targets: list[Target] = []
@@ -122,10 +123,17 @@ class Report:
                 text,
             )
 
-        for count in cfg.startup_counts:
-            row(f"startup, {count} pipelines", "s until /status lists all", "startup", count, digits=3,
-                floor=(count == 0))
-        for name in ("noop", "sync", "async", "yaml"):
+        on = self.sections
+        for count in cfg.startup_counts if "startup" in on else ():
+            row(
+                f"startup, {count} pipelines",
+                "s until /status lists all",
+                "startup",
+                count,
+                digits=3,
+                floor=(count == 0),
+            )
+        for name in ("noop", "sync", "async", "yaml") if "run" in on else ():
             for conc in cfg.concurrencies:
                 key = (name, conc)
                 floor = name == "noop"
@@ -134,29 +142,37 @@ class Report:
                 row(label, "p50 ms", "run", key, "p50_ms", 2, floor)
                 row(label, "p99 ms", "run", key, "p99_ms", 2, floor)
                 row(label, "server CPU ms/req", "run", key, "cpu_ms_per_req", 3, floor)
-        for clients in cfg.stream_clients:
+        for clients in cfg.stream_clients if "stream" in on else ():
             label = f"stream 200 chunks, {clients} client{'s' if clients > 1 else ''}"
             row(label, "chunks/s", "stream", clients, "chunks_per_s", 0, True, higher_is_better=True)
             row(label, "first chunk p50 ms", "stream", clients, "ttfc_p50_ms", 2, True)
             row(label, "first chunk p99 ms", "stream", clients, "ttfc_p99_ms", 2, True)
             row(label, "server CPU us/chunk", "stream", clients, "cpu_us_per_chunk", 1, True)
-        for preloaded in cfg.deploy_preloaded:
+            row(label, "client busy % of a core", "stream", clients, "client_busy_pct", 0, True)
+        for preloaded in cfg.deploy_preloaded if "deploy" in on else ():
             label = f"deploy, {preloaded} already deployed"
             row(label, "POST /deploy_files ms", "deploy", preloaded, "deploy_ms", 1)
             row(label, "first GET /openapi.json ms", "deploy", preloaded, "openapi_ms", 1)
-        for workers in cfg.cpu_workers:
+        for workers in cfg.cpu_workers if "cpu" in on else ():
             label = f"CPU-bound ~20 ms, c={cfg.cpu_connections}, --workers {workers}"
             row(label, "req/s", "cpu", workers, "rps", 1, higher_is_better=True)
             row(label, "p99 ms", "cpu", workers, "p99_ms", 1)
-        if 1 in cfg.cpu_workers and 2 in cfg.cpu_workers:
+            row(label, "server CPU ms/req", "cpu", workers, "cpu_ms_per_req", 1)
+        if "cpu" in on and 1 in cfg.cpu_workers and 2 in cfg.cpu_workers:
             cells = []
             for server in ("ref", "ours"):
                 scaling = self._cpu_scaling(server)
                 cells.append(_ratio(scaling) if scaling is not None else self._cell("cpu", 2, server, "rps"))
             table.add("CPU-bound, --workers 2 vs 1", "worst run / median of 1 worker", cells[0], cells[1], "", "")
-        for workers in cfg.memory_workers:
-            row(f"memory, {cfg.memory_pipelines} pipelines, --workers {workers}", "RSS MiB (all processes)",
-                "memory", workers, None, 1)
+        for workers in cfg.memory_workers if "memory" in on else ():
+            row(
+                f"memory, {cfg.memory_pipelines} pipelines, --workers {workers}",
+                "RSS MiB (all processes)",
+                "memory",
+                workers,
+                None,
+                1,
+            )
         return table.markdown()
 
     def _cpu_scaling(self, server: str) -> float | None:
@@ -170,57 +186,122 @@ class Report:
 
     def evaluate_targets(self) -> None:
         cfg = self.cfg
+        on = self.sections
         run_factors = {"noop": 5.0, "sync": 3.0, "yaml": 3.0, "async": 1.5}
-        for name in ("noop", "sync", "async", "yaml"):
+        for name in ("noop", "sync", "async", "yaml") if "run" in on else ():
             for conc in cfg.concurrencies:
                 key = (name, conc)
                 ref = self._med("run", key, "ref", "cpu_ms_per_req")
                 ours = self._med("run", key, "ours", "cpu_ms_per_req")
                 factor = run_factors[name]
-                self._target(f"server CPU/request, {name}, c={conc}: reference / ours", f"≥ {factor:g}x",
-                             _div(ref, ours), lambda v, f=factor: v >= f, "run", key, ("ours", "ref"))
+                self._target(
+                    f"server CPU/request, {name}, c={conc}: reference / ours",
+                    f"≥ {factor:g}x",
+                    _div(ref, ours),
+                    lambda v, f=factor: v >= f,
+                    "run",
+                    key,
+                    ("ours", "ref"),
+                )
                 if name == "noop":
                     floor = self._med("run", key, "floor", "cpu_ms_per_req")
-                    self._target(f"server CPU/request, noop, c={conc}: ours / floor app", "≤ 2x",
-                                 _div(ours, floor), lambda v: v <= 2.0, "run", key, ("ours", "floor"))
-        if 64 in cfg.concurrencies:
+                    self._target(
+                        f"server CPU/request, noop, c={conc}: ours / floor app",
+                        "≤ 2x",
+                        _div(ours, floor),
+                        lambda v: v <= 2.0,
+                        "run",
+                        key,
+                        ("ours", "floor"),
+                    )
+        if "run" in on and 64 in cfg.concurrencies:
             for name in ("noop", "sync", "async", "yaml"):
                 key = (name, 64)
-                self._target(f"p99 latency, {name}, c=64: ours / reference", "≤ 0.5x",
-                             _div(self._med("run", key, "ours", "p99_ms"), self._med("run", key, "ref", "p99_ms")),
-                             lambda v: v <= 0.5, "run", key, ("ours", "ref"))
-        for clients in cfg.stream_clients:
-            self._target(f"streaming chunks/s, {clients} client(s): ours / reference", "≥ 5x",
-                         _div(self._med("stream", clients, "ours", "chunks_per_s"),
-                              self._med("stream", clients, "ref", "chunks_per_s")),
-                         lambda v: v >= 5.0, "stream", clients, ("ours", "ref"))
-        for clients in cfg.stream_clients:
-            self._target(f"time to first chunk p99, {clients} client(s): ours / reference", "≤ 0.5x",
-                         _div(self._med("stream", clients, "ours", "ttfc_p99_ms"),
-                              self._med("stream", clients, "ref", "ttfc_p99_ms")),
-                         lambda v: v <= 0.5, "stream", clients, ("ours", "ref"))
+                self._target(
+                    f"p99 latency, {name}, c=64: ours / reference",
+                    "≤ 0.5x",
+                    _div(self._med("run", key, "ours", "p99_ms"), self._med("run", key, "ref", "p99_ms")),
+                    lambda v: v <= 0.5,
+                    "run",
+                    key,
+                    ("ours", "ref"),
+                )
+        for clients in cfg.stream_clients if "stream" in on else ():
+            self._target(
+                f"streaming chunks/s, {clients} client(s): ours / reference",
+                "≥ 5x",
+                _div(
+                    self._med("stream", clients, "ours", "chunks_per_s"),
+                    self._med("stream", clients, "ref", "chunks_per_s"),
+                ),
+                lambda v: v >= 5.0,
+                "stream",
+                clients,
+                ("ours", "ref"),
+            )
+        for clients in cfg.stream_clients if "stream" in on else ():
+            self._target(
+                f"time to first chunk p99, {clients} client(s): ours / reference",
+                "≤ 0.5x",
+                _div(
+                    self._med("stream", clients, "ours", "ttfc_p99_ms"),
+                    self._med("stream", clients, "ref", "ttfc_p99_ms"),
+                ),
+                lambda v: v <= 0.5,
+                "stream",
+                clients,
+                ("ours", "ref"),
+            )
         for count, factor in ((0, 0.6), (100, 0.5)):
-            if count in cfg.startup_counts:
-                self._target(f"startup, {count} pipelines: ours / reference", f"≤ {factor:g}x",
-                             _div(self._med("startup", count, "ours"), self._med("startup", count, "ref")),
-                             lambda v, f=factor: v <= f, "startup", count, ("ours", "ref"))
-        if 0 in cfg.deploy_preloaded and 100 in cfg.deploy_preloaded:
-            for field, label in (("deploy_ms", "POST /deploy_files latency"),
-                                 ("openapi_ms", "first GET /openapi.json after a deploy")):
+            if "startup" in on and count in cfg.startup_counts:
+                self._target(
+                    f"startup, {count} pipelines: ours / reference",
+                    f"≤ {factor:g}x",
+                    _div(self._med("startup", count, "ours"), self._med("startup", count, "ref")),
+                    lambda v, f=factor: v <= f,
+                    "startup",
+                    count,
+                    ("ours", "ref"),
+                )
+        if "deploy" in on and 0 in cfg.deploy_preloaded and 100 in cfg.deploy_preloaded:
+            for field, label in (
+                ("deploy_ms", "POST /deploy_files latency"),
+                ("openapi_ms", "first GET /openapi.json after a deploy"),
+            ):
                 empty = self._med("deploy", 0, "ours", field)
                 full = self._med("deploy", 100, "ours", field)
                 ratio = _div(full, empty)
                 # "The same": within 1.5x, or within 5 ms for timings too small to compare as ratios.
                 same = ratio is not None and (ratio <= 1.5 or (full - empty) <= 5.0)
-                self._target(f"{label}, ours: 100 deployed / 0 deployed", "same (≤ 1.5x or +5 ms)",
-                             ratio, lambda v, s=same: s, "deploy", 100 if empty is not None else 0, ("ours",))
-        if 1 in cfg.cpu_workers and 2 in cfg.cpu_workers:
-            self._target("CPU-bound keep-alive, ours: --workers 2 / --workers 1, worst run", "≥ 1.8x",
-                         self._cpu_scaling("ours"), lambda v: v >= 1.8, "cpu", 2, ("ours",))
-        if 2 in cfg.memory_workers:
-            self._target(f"RSS, {cfg.memory_pipelines} pipelines, --workers 2: ours / reference", "≤ 1x",
-                         _div(self._med("memory", 2, "ours"), self._med("memory", 2, "ref")),
-                         lambda v: v <= 1.0, "memory", 2, ("ours", "ref"))
+                self._target(
+                    f"{label}, ours: 100 deployed / 0 deployed",
+                    "same (≤ 1.5x or +5 ms)",
+                    ratio,
+                    lambda v, s=same: s,
+                    "deploy",
+                    100 if empty is not None else 0,
+                    ("ours",),
+                )
+        if "cpu" in on and 1 in cfg.cpu_workers and 2 in cfg.cpu_workers:
+            self._target(
+                "CPU-bound keep-alive, ours: --workers 2 / --workers 1, worst run",
+                "≥ 1.8x",
+                self._cpu_scaling("ours"),
+                lambda v: v >= 1.8,
+                "cpu",
+                2,
+                ("ours",),
+            )
+        if "memory" in on and 2 in cfg.memory_workers:
+            self._target(
+                f"RSS, {cfg.memory_pipelines} pipelines, --workers 2: ours / reference",
+                "≤ 1x",
+                _div(self._med("memory", 2, "ours"), self._med("memory", 2, "ref")),
+                lambda v: v <= 1.0,
+                "memory",
+                2,
+                ("ours", "ref"),
+            )
 
     def targets_table(self) -> str:
         table = Table(["target", "goal", "measured", "status"])

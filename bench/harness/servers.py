@@ -51,8 +51,7 @@ def describe_hayhooks(executable: Path) -> str:
     """Where the `hayhooks` package used by ``executable`` comes from, and its version."""
     python = executable.parent / "python"
     code = (
-        "import importlib.metadata as m, hayhooks, os;"
-        "print(os.path.dirname(hayhooks.__file__), m.version('hayhooks'))"
+        "import importlib.metadata as m, hayhooks, os;print(os.path.dirname(hayhooks.__file__), m.version('hayhooks'))"
     )
     try:
         done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60)
@@ -74,6 +73,9 @@ def server_env(work_dir: Path, pipelines_dir: Path | None) -> dict:
         {
             "PYTHONPATH": str(PYLIB_DIR) + os.pathsep + str(BENCH_DIR),
             "PYTHONUNBUFFERED": "1",
+            # Bytecode caches go to the work dir: nothing is written into the source trees, and both
+            # servers start from the same state (compiled once, on their first start in a run).
+            "PYTHONPYCACHEPREFIX": str(work_dir / "pycache"),
             "HAYSTACK_DESERIALIZATION_ALLOWLIST": "bench_components",
             "HAYSTACK_TELEMETRY_ENABLED": "False",
             "DO_NOT_TRACK": "1",

@@ -38,8 +38,15 @@ def ensure_reference_venv(venv: Path) -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     _log(f"installing {REFERENCE_REQUIREMENT} into {venv} (a few minutes the first time)")
     subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         REFERENCE_REQUIREMENT],
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            REFERENCE_REQUIREMENT,
+        ],
         check=True,
         timeout=1800,
     )

@@ -34,6 +34,12 @@ class StreamStats:
     ttfc: list[float] = field(default_factory=list)  # seconds, one per request
     errors: list[str] = field(default_factory=list)
     chunks_per_request: set[int] = field(default_factory=set)
+    client_cpu: float = 0.0  # CPU seconds this client process used during the run
+
+    @property
+    def client_busy(self) -> float:
+        """Fraction of one core the client used: near 1.0 means the client, not the server, was the limit."""
+        return self.client_cpu / self.seconds if self.seconds else 0.0
 
     @property
     def chunks_per_s(self) -> float:
@@ -77,21 +83,52 @@ class _Connection:
         self.reader = self.writer = None
 
 
-async def _read(coro):
-    return await asyncio.wait_for(coro, READ_TIMEOUT)
+class _Buffer:
+    """Bytes read from the socket in large blocks, consumed through an offset (no per-chunk copies)."""
+
+    def __init__(self, reader: asyncio.StreamReader):
+        self.reader = reader
+        self.data = b""
+        self.pos = 0
+
+    async def more(self) -> None:
+        block = await asyncio.wait_for(self.reader.read(262144), READ_TIMEOUT)
+        if not block:
+            raise asyncio.IncompleteReadError(self.data[self.pos :], None)
+        self.data = self.data[self.pos :] + block
+        self.pos = 0
+
+    async def find(self, marker: bytes) -> int:
+        """Index (absolute in ``data``) of ``marker`` at or after ``pos``, reading until it shows up."""
+        while (index := self.data.find(marker, self.pos)) < 0:
+            await self.more()
+        return index
+
+    async def take(self, size: int) -> bytes:
+        while len(self.data) - self.pos < size:
+            await self.more()
+        piece = self.data[self.pos : self.pos + size]
+        self.pos += size
+        return piece
+
+    async def take_until(self, marker: bytes) -> bytes:
+        index = await self.find(marker)
+        piece = self.data[self.pos : index]
+        self.pos = index + len(marker)
+        return piece
 
 
 async def _stream_once(conn: _Connection, request: bytes) -> tuple[int, float | None]:
     """Send one streaming request; return (content chunks, seconds to the first one)."""
     await conn.ensure()
     assert conn.reader is not None and conn.writer is not None
-    reader = conn.reader
+    buffer = _Buffer(conn.reader)
     sent_at = time.perf_counter()
     conn.writer.write(request)
     await conn.writer.drain()
 
-    head = await _read(reader.readuntil(b"\r\n\r\n"))
-    status_line, _, header_block = head.decode("latin-1").partition("\r\n")
+    head = (await buffer.take_until(b"\r\n\r\n")).decode("latin-1")
+    status_line, _, header_block = head.partition("\r\n")
     parts = status_line.split(" ", 2)
     status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
     headers = {}
@@ -120,24 +157,24 @@ async def _stream_once(conn: _Connection, request: bytes) -> tuple[int, float | 
 
     if "chunked" in headers.get("transfer-encoding", ""):
         while True:
-            size_line = await _read(reader.readuntil(b"\r\n"))
+            size_line = await buffer.take_until(b"\r\n")
             size = int(size_line.split(b";")[0].strip() or b"0", 16)
             if size == 0:
-                # Trailer section: lines until an empty one.
-                while (await _read(reader.readuntil(b"\r\n"))) != b"\r\n":
+                # Optional trailer lines, then the empty line that ends the message.
+                while await buffer.take_until(b"\r\n"):
                     pass
                 break
-            data = await _read(reader.readexactly(size + 2))
-            feed(data[:-2])
+            feed(await buffer.take(size))
+            await buffer.take(2)
     elif "content-length" in headers:
-        feed(await _read(reader.readexactly(int(headers["content-length"]))))
+        feed(await buffer.take(int(headers["content-length"])))
     else:
         keep_alive = False
-        while True:
-            data = await _read(reader.read(65536))
-            if not data:
-                break
-            feed(data)
+        try:
+            while True:
+                await buffer.more()
+        except asyncio.IncompleteReadError as end:
+            feed(end.partial)
     if pending:
         feed(b"\n\n")
 
@@ -172,6 +209,7 @@ async def _client_loop(port: int, request: bytes, deadline: float, stats: Stream
 async def _run(port: int, model: str, clients: int, seconds: float) -> StreamStats:
     request = _build_request(port, model)
     stats = StreamStats(clients=clients)
+    cpu_started = time.process_time()
     started = time.perf_counter()
     deadline = started + seconds
     tasks = [asyncio.create_task(_client_loop(port, request, deadline, stats)) for _ in range(clients)]
@@ -183,6 +221,7 @@ async def _run(port: int, model: str, clients: int, seconds: float) -> StreamSta
     if still_running:
         await asyncio.wait(still_running, timeout=5)
     stats.seconds = time.perf_counter() - started
+    stats.client_cpu = time.process_time() - cpu_started
     return stats
 
 

@@ -118,7 +118,9 @@ def section_startup(cfg: Config, specs: list[ServerSpec], work: Path, results: R
                 continue
             server.stop()
             for run in range(cfg.runs):
-                server, seconds = _start_or_fail(results, "startup", [count], spec, work, f"startup{count}", pdir, names)
+                server, seconds = _start_or_fail(
+                    results, "startup", [count], spec, work, f"startup{count}", pdir, names
+                )
                 if server is None:
                     break
                 server.stop()
@@ -190,7 +192,14 @@ def section_stream(cfg: Config, specs: list[ServerSpec], work: Path, results: Re
         if _unavailable(results, "stream", keys, spec):
             continue
         server, _ = _start_or_fail(
-            results, "stream", keys, spec, work, "stream", None if spec.is_floor else pdir, [] if spec.is_floor else names
+            results,
+            "stream",
+            keys,
+            spec,
+            work,
+            "stream",
+            None if spec.is_floor else pdir,
+            [] if spec.is_floor else names,
         )
         if server is None:
             continue
@@ -224,12 +233,14 @@ def section_stream(cfg: Config, specs: list[ServerSpec], work: Path, results: Re
                         "ttfc_p50_ms": _percentile(stats.ttfc, 50) * 1000,
                         "ttfc_p99_ms": _percentile(stats.ttfc, 99) * 1000,
                         "cpu_us_per_chunk": cpu_used * 1e6 / stats.chunks if stats.chunks else float("nan"),
+                        "client_busy_pct": stats.client_busy * 100,
                     }
                     results.add("stream", clients, spec.key, entry)
                     say(
                         f"    stream clients={clients:<3} {spec.label:<10} run {run + 1}: "
                         f"{entry['chunks_per_s']:9.0f} chunks/s  ttfc p50 {entry['ttfc_p50_ms']:7.2f} ms  "
-                        f"p99 {entry['ttfc_p99_ms']:7.2f} ms  cpu {entry['cpu_us_per_chunk']:6.1f} us/chunk"
+                        f"p99 {entry['ttfc_p99_ms']:7.2f} ms  cpu {entry['cpu_us_per_chunk']:6.1f} us/chunk  "
+                        f"(client busy {entry['client_busy_pct']:.0f}%)"
                     )
         finally:
             server.stop()
@@ -280,8 +291,12 @@ def section_deploy(cfg: Config, specs: list[ServerSpec], work: Path, results: Re
                             say(f"    ! {spec.label}: deployed pipeline does not run: {problem}")
                             results.fail("deploy", preloaded, spec.key, problem)
                             break
-                    results.add("deploy", preloaded, spec.key, {"deploy_ms": deployed.seconds * 1000,
-                                                                 "openapi_ms": schema.seconds * 1000})
+                    results.add(
+                        "deploy",
+                        preloaded,
+                        spec.key,
+                        {"deploy_ms": deployed.seconds * 1000, "openapi_ms": schema.seconds * 1000},
+                    )
                     say(
                         f"    deploy with {preloaded:>3} deployed {spec.label:<10} #{index + 1}: "
                         f"deploy {deployed.seconds * 1000:8.1f} ms  first /openapi.json {schema.seconds * 1000:8.1f} ms"
@@ -326,7 +341,8 @@ def section_cpu(cfg: Config, specs: list[ServerSpec], work: Path, results: Resul
                     results.add("cpu", workers, spec.key, res.as_dict())
                     say(
                         f"    cpu-bound workers={workers} {spec.label:<10} run {run + 1}: {res.rps:7.1f} req/s  "
-                        f"p50 {res.p50_ms:7.1f} ms  p99 {res.p99_ms:7.1f} ms"
+                        f"p50 {res.p50_ms:7.1f} ms  p99 {res.p99_ms:7.1f} ms  cpu {res.cpu_ms_per_req:6.1f} ms/req  "
+                        f"(server used {res.rps * res.cpu_ms_per_req / 10:.0f}% of a core)"
                     )
             finally:
                 server.stop()
@@ -345,7 +361,9 @@ def section_memory(cfg: Config, specs: list[ServerSpec], work: Path, results: Re
             if _unavailable(results, "memory", [workers], spec):
                 continue
             for run in range(cfg.runs):
-                server, _ = _start_or_fail(results, "memory", [workers], spec, work, f"mem-w{workers}", pdir, names, workers)
+                server, _ = _start_or_fail(
+                    results, "memory", [workers], spec, work, f"mem-w{workers}", pdir, names, workers
+                )
                 if server is None:
                     break
                 try:

@@ -7,11 +7,14 @@ import logging
 import sys
 import time
 
+from hayhooks.context import RequestIdFilter
 from hayhooks.settings import Settings
 
+# ``request_tag`` is "[REQUEST_ID] " on lines logged while serving a request (see hayhooks.context).
 _FORMATS = {
-    "default": "%(asctime)s | %(levelname)-7s | %(message)s",
-    "verbose": "%(asctime)s | %(levelname)-7s | %(process)d | %(name)s:%(funcName)s:%(lineno)d | %(message)s",
+    "default": "%(asctime)s | %(levelname)-7s | %(request_tag)s%(message)s",
+    "verbose": "%(asctime)s | %(levelname)-7s | %(process)d | %(name)s:%(funcName)s:%(lineno)d | "
+    "%(request_tag)s%(message)s",
 }
 
 
@@ -37,13 +40,14 @@ class JsonFormatter(logging.Formatter):
 def build_formatter(log_format: str) -> logging.Formatter:
     if log_format == "json":
         return JsonFormatter()
-    return logging.Formatter(_FORMATS.get(log_format, _FORMATS["default"]))
+    return logging.Formatter(_FORMATS.get(log_format, _FORMATS["default"]), defaults={"request_tag": ""})
 
 
 def configure_logging(settings: Settings) -> None:
     """Route ``hayhooks`` (and uvicorn's) logs to stderr in the configured format and level."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(build_formatter(settings.log_format))
+    handler.addFilter(RequestIdFilter())
     for name in ("hayhooks", "uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]

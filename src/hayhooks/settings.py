@@ -10,12 +10,14 @@ import json
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "HAYHOOKS_"
 
 StrList = Annotated[list[str], NoDecode]
+# Secrets print as '**********' in reprs, so logging the settings object never leaks an API key.
+SecretList = Annotated[list[SecretStr], NoDecode]
 
 
 def _parse_str_list(value: Any) -> Any:
@@ -71,6 +73,12 @@ class Settings(BaseSettings):
     watch_pipelines_dir: bool = Field(
         True, description="Watch the pipelines dir and hot-reload pipelines changed on disk by anyone."
     )
+    pipelines_rescan_interval: float = Field(
+        30.0,
+        ge=0,
+        description="Seconds between full rescans of the watched pipelines dir (file stats, hashing only what "
+        "changed): a fallback for filesystems without change events, such as NFS. 0 turns it off.",
+    )
     runtime_deploy: bool = Field(
         True,
         description="Allow deploy/undeploy over HTTP and MCP. Turn off in production to make the pipelines dir "
@@ -103,10 +111,18 @@ class Settings(BaseSettings):
     cors_max_age: int = Field(600, ge=0, description="Seconds browsers may cache a CORS preflight answer.")
 
     # --- security and limits ------------------------------------------------------------------------------
-    api_keys: StrList = Field([], description="API keys allowed to run pipelines (JSON list). Empty with no admin keys = no auth.")
-    api_keys_file: str | None = Field(None, description="File with one invoke API key per line (keeps keys out of the environment).")
-    admin_api_keys: StrList = Field([], description="API keys allowed to run, deploy and undeploy pipelines (JSON list).")
-    admin_api_keys_file: str | None = Field(None, description="File with one admin API key per line.")
+    api_keys: SecretList = Field(
+        [],
+        description="API keys allowed to run pipelines (JSON list), sent as `Authorization: Bearer KEY` or "
+        "`X-API-Key: KEY`. With no invoke or admin key configured, the server needs no key.",
+    )
+    api_keys_file: str | None = Field(
+        None, description="File with one invoke API key per line (# comments allowed); keeps keys out of the environment."
+    )
+    admin_api_keys: SecretList = Field(
+        [], description="API keys allowed to run pipelines and also deploy and undeploy them (JSON list)."
+    )
+    admin_api_keys_file: str | None = Field(None, description="File with one admin API key per line (# comments allowed).")
     max_request_body_mb: float = Field(100.0, gt=0, description="Largest accepted request body, in MB; larger ones get 413.")
     request_timeout: float | None = Field(
         None, gt=0, description="Default seconds a pipeline run may take before 504 (unset = no limit)."
@@ -118,7 +134,9 @@ class Settings(BaseSettings):
         None, ge=0, description="Default number of runs waiting for a slot per pipeline before 503 (unset = unlimited)."
     )
     rate_limit: str | None = Field(
-        None, description="Rate limit per API key (or client address without keys), e.g. `100/minute`; 429 past it."
+        None,
+        description="Rate limit per API key (or client address without keys) and worker, e.g. `100/minute` or "
+        "`10/second;500/hour`; 429 with Retry-After past it. Health, status, metrics and docs are not limited.",
     )
 
     # --- MCP ----------------------------------------------------------------------------------------------
@@ -142,6 +160,19 @@ class Settings(BaseSettings):
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
         return _parse_str_list(value)
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("expected e.g. '100/minute' or '10/second;500/hour'") from None
+        return value.strip()
 
     @field_validator("log_level", mode="before")
     @classmethod

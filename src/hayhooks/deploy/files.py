@@ -176,6 +176,16 @@ def _hidden_sibling(target: Path, tag: str) -> Path:
     return target.with_name(f".{target.name}.{tag}-{uuid.uuid4().hex[:8]}")
 
 
+_OWN_HIDDEN_RE = re.compile(r"^\.(?P<entry>.+?)(?:\.(?:staging|old|removed)-[0-9a-f]{8}|" + re.escape(MANAGED_MARKER) + ")$")
+
+
+def hidden_owner(entry_name: str) -> str | None:
+    """The visible entry (``NAME`` or ``NAME.yml``) a hidden entry of ours belongs to: a staging or replaced
+    copy, or a managed marker. ``None`` for anything else (e.g. a Kubernetes ``..data`` symlink)."""
+    match = _OWN_HIDDEN_RE.match(entry_name)
+    return match.group("entry") if match and not match.group("entry").startswith(".") else None
+
+
 def save_wrapper_folder(
     pipelines_dir: Path, name: str, files: Mapping[PurePosixPath, str], managed: bool = True
 ) -> None:

@@ -8,6 +8,7 @@ fails, the old version keeps serving and its files on disk are untouched.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -44,7 +45,9 @@ class DeployService:
     def __init__(self, settings: Settings, registry: Registry) -> None:
         self.settings = settings
         self.registry = registry
-        self.pipelines_dir = Path(settings.pipelines_dir).expanduser().resolve()
+        # Not resolved: when the configured path is a symlink that gets repointed (a release switch), saves
+        # and the watcher follow the new target.
+        self.pipelines_dir = Path(os.path.abspath(Path(settings.pipelines_dir).expanduser()))
         self._global_lock = threading.RLock()
         self._name_locks: dict[str, threading.RLock] = {}
 
@@ -82,6 +85,7 @@ class DeployService:
         overwrite: bool = False,
         save_files: bool = True,
         skip_mcp: bool = False,
+        description: str | None = None,
     ) -> DeployedPipeline:
         self._check_runtime_deploy_allowed()
         pf.validate_pipeline_name(name)
@@ -92,6 +96,11 @@ class DeployService:
             self._check_not_taken(name, overwrite, save_files)
             if save_files:
                 pf.check_writable(self.pipelines_dir)
+                folder = self.pipelines_dir / name
+                if folder.is_dir():
+                    # A file name through a symlink of the saved folder points elsewhere: refuse it.
+                    for rel in checked:
+                        pf.ensure_inside(folder, folder / rel)
             runtime_dir = new_runtime_dir(name)
             try:
                 pf.write_tree(runtime_dir, checked)
@@ -103,6 +112,8 @@ class DeployService:
                 shutil.rmtree(runtime_dir, ignore_errors=True)
                 raise
             pipeline.skip_mcp = pipeline.skip_mcp or skip_mcp
+            if description:
+                pipeline.description = description
             if save_files:
                 self._save(pipeline, lambda managed: pf.save_wrapper_folder(self.pipelines_dir, name, checked, managed))
             self._install(pipeline)

@@ -14,15 +14,19 @@ from anyio import to_thread
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from hayhooks.deploy import watcher as pipelines_watcher
 from hayhooks.deploy.service import DeployService
 from hayhooks.logging_config import configure_logging
 from hayhooks.registry import Registry
 from hayhooks.server import health
 from hayhooks.server.admin.api_router import router as admin_router
 from hayhooks.server.errors import install_error_handlers
+from hayhooks.server.hardening import install_hardening
 from hayhooks.server.openapi import OpenAPIBuilder
+from hayhooks.server.openai.api_router import router as openai_router
 from hayhooks.server.run.api_router import routes as run_routes
 from hayhooks.server.state import ServerState
+from hayhooks.server.worker_header import WorkerHeaderMiddleware
 from hayhooks.settings import Settings, get_settings
 from hayhooks.version import __version__
 
@@ -105,8 +109,17 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     install_error_handlers(app, settings.show_tracebacks)
     app.include_router(health.router)
     app.include_router(admin_router)
+    app.include_router(openai_router)
     app.router.routes.extend(run_routes)
+    if settings.serve_mcp:  # MCP is an optional extra: import it only when asked for
+        from hayhooks.server.mcp.mount import mount_mcp
+
+        mount_mcp(app, state)
+    install_hardening(app, state)  # auth, limits, request ids, metrics: before CORS, which must stay outside
     _add_cors(app, settings)
+    app.add_middleware(WorkerHeaderMiddleware, worker=state.worker)
+    if settings.watch_pipelines_dir:  # hot reload: each worker follows the pipelines dir
+        state.extras.setdefault("lifespan_hooks", []).append(pipelines_watcher.lifespan_hook(state))
     app.openapi = OpenAPIBuilder(app, registry)  # type: ignore[method-assign]
     return app
 

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import uvicorn
 
+from hayhooks.server.process import exit_zero_after_sigterm, metrics_dir
 from hayhooks.settings import Settings
 
 APP_FACTORY = "hayhooks.server.app:create_app_from_env"
 
 
 def serve(settings: Settings, *, reload: bool = False) -> None:
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers if not reload else None,
-        reload=reload,
-        log_config=None,
-        timeout_graceful_shutdown=settings.graceful_shutdown_timeout,
-        root_path=settings.root_path,
-    )
+    workers = settings.workers if not reload else 1
+    exit_zero_after_sigterm()
+    with metrics_dir(workers):  # before workers start: they must all write their metrics to one place
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers if not reload else None,
+            reload=reload,
+            log_config=None,
+            timeout_graceful_shutdown=settings.graceful_shutdown_timeout,
+            root_path=settings.root_path,
+        )

@@ -14,6 +14,9 @@ class DeployFilesRequest(BaseModel):
     overwrite: bool = Field(False, description="Replace an existing pipeline of the same name.")
     save_files: bool = Field(True, description="Save the files to the pipelines dir so they deploy again on restart.")
     skip_mcp: bool = Field(False, description="Do not list this pipeline as an MCP tool.")
+    description: str | None = Field(
+        None, description="Description shown in the API docs and MCP tool list (default: the run_api docstring)."
+    )
 
 
 class DeployYamlRequest(BaseModel):

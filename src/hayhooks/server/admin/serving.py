@@ -31,6 +31,7 @@ async def deploy_files(state: ServerState, request: DeployFilesRequest) -> Deplo
         overwrite=request.overwrite,
         save_files=request.save_files,
         skip_mcp=request.skip_mcp,
+        description=request.description,
     )
     return deploy_response(await to_thread.run_sync(deploy))
 

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hayhooks.server.errors import error_detail
+from hayhooks.server.limits import RunLimitError
 from hayhooks.server.run.protocol import RequestBodyError, read_run_arguments
 from hayhooks.server.run.serving import build_response, call_run_api
 from hayhooks.server.state import get_state
@@ -20,7 +21,7 @@ async def run_pipeline(request: Request) -> Response:
     state = get_state(request)
     await state.wait_ready()
     name = request.path_params["name"]
-    pipeline = state.registry.get(name)
+    pipeline = await state.lookup(name)
     if pipeline is None or pipeline.run_signature is None:
         detail = f"Pipeline '{name}' not found." if pipeline is None else f"Pipeline '{name}' has no run_api."
         return JSONResponse({"detail": detail}, status_code=404)
@@ -29,7 +30,9 @@ async def run_pipeline(request: Request) -> Response:
     except RequestBodyError as exc:
         return JSONResponse({"detail": exc.errors}, status_code=422)
     try:
-        result = await call_run_api(pipeline, kwargs)
+        result = await call_run_api(pipeline, kwargs, state.settings)
+    except RunLimitError as exc:
+        return exc.response()
     except Exception as exc:
         logger.exception("Pipeline '%s' failed", name)
         detail = f"Pipeline '{name}' failed: {error_detail(exc, state.settings.show_tracebacks)}"

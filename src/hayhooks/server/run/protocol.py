@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import types
+from typing import Any, Literal, Union, get_args, get_origin
 
 import pydantic_core
 from pydantic import BaseModel, ValidationError
@@ -40,6 +41,18 @@ def _parse_form_value(raw: str) -> Any:
         return raw
 
 
+def _accepts_text(annotation: Any) -> bool:
+    """True for ``str``, ``Optional[str]``, unions with ``str`` and string ``Literal``s: keep such form values as sent."""
+    if annotation is str:
+        return True
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return any(isinstance(arg, str) for arg in get_args(annotation))
+    if origin is Union or origin is types.UnionType:
+        return any(_accepts_text(arg) for arg in get_args(annotation))
+    return False
+
+
 async def _read_multipart(request: Request, signature: RunSignature) -> tuple[dict[str, Any], dict[str, Any]]:
     form = await request.form()
     files: dict[str, list[UploadFile]] = {name: [] for name in signature.file_params}
@@ -52,7 +65,7 @@ async def _read_multipart(request: Request, signature: RunSignature) -> tuple[di
                 files[target].append(value)
             continue
         annotation = fields[key].annotation if key in fields else None
-        values[key] = value if annotation is str else _parse_form_value(value)
+        values[key] = value if _accepts_text(annotation) else _parse_form_value(value)
     return values, {name: items or None for name, items in files.items()}
 
 

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from anyio import to_thread
 from starlette.responses import Response, StreamingResponse
 
 from hayhooks.registry import DeployedPipeline
+from hayhooks.server.limits import run_limited
 from hayhooks.server.run.protocol import encode_result
+from hayhooks.settings import Settings
 from hayhooks.streaming import SSEStream, chunk_text, sse_event
 
 
-async def call_run_api(pipeline: DeployedPipeline, kwargs: dict[str, Any]) -> Any:
-    """Await ``run_api_async`` when the wrapper has it; otherwise run ``run_api`` on a worker thread."""
+async def call_run_api(
+    pipeline: DeployedPipeline, kwargs: dict[str, Any], settings: Settings | None = None
+) -> Any:
+    """Await ``run_api_async`` when the wrapper has it; otherwise run ``run_api`` on a worker thread.
+
+    The call is subject to the pipeline's run limits (``settings`` supplies the server-wide defaults); past
+    them it raises ``RunLimitError`` (503 busy / 504 timeout), see ``hayhooks.server.limits``.
+    """
     wrapper = pipeline.wrapper
-    if pipeline.run_is_async:
-        return await wrapper.run_api_async(**kwargs)
-    return await to_thread.run_sync(functools.partial(wrapper.run_api, **kwargs))
+    func = wrapper.run_api_async if pipeline.run_is_async else wrapper.run_api
+    return await run_limited(pipeline, settings, func, **kwargs)
 
 
 def _iterate(stream: Any, render) -> Iterator[str] | AsyncIterator[str]:  # type: ignore[no-untyped-def]

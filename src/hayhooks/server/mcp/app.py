@@ -1,0 +1,72 @@
+"""``hayhooks mcp run`` over HTTP: a small Starlette app with ``/mcp``, ``/sse`` and ``GET /status``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from hayhooks.server.mcp.bootstrap import build_state, deploy_pipelines_dir
+from hayhooks.server.mcp.server import create_mcp_service
+from hayhooks.server.mcp.transport import HTTPTransports
+from hayhooks.settings import Settings
+
+
+async def status(request: Request) -> JSONResponse:
+    """Health check: answers as soon as the server is up, whatever is deployed."""
+    return JSONResponse({"status": "ok"})
+
+
+def _cors(settings: Settings) -> Middleware:
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allow_origins,
+        allow_methods=settings.cors_allow_methods,
+        allow_headers=settings.cors_allow_headers,
+        allow_credentials=settings.cors_allow_credentials,
+        allow_origin_regex=settings.cors_allow_origin_regex,
+        # Browser clients must read the session id to continue a Streamable HTTP session.
+        expose_headers=[*settings.cors_expose_headers, "Mcp-Session-Id"],
+        max_age=settings.cors_max_age,
+    )
+
+
+def create_mcp_app(settings: Settings) -> Starlette:
+    state = build_state(settings)
+    transports = HTTPTransports(create_mcp_service(state), bind_host=settings.mcp_host)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state.ready = asyncio.Event()
+        startup = asyncio.create_task(deploy_pipelines_dir(state))
+        async with transports.running():
+            try:
+                yield
+            finally:
+                startup.cancel()
+
+    app = Starlette(
+        routes=[Route("/status", status, methods=["GET"]), *transports.routes()],
+        middleware=[_cors(settings)],
+        lifespan=lifespan,
+    )
+    app.state.hayhooks = state
+    return app
+
+
+def serve_http(settings: Settings) -> None:
+    uvicorn.run(
+        create_mcp_app(settings),
+        host=settings.mcp_host,
+        port=settings.mcp_port,
+        log_config=None,
+        timeout_graceful_shutdown=settings.graceful_shutdown_timeout,
+    )

@@ -1,0 +1,107 @@
+"""OpenAI-compatible routes: models, chat completions, responses, files (each also without the ``/v1`` prefix).
+
+Every error, including a malformed body, is answered in OpenAI's ``{"error": {...}}`` shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.responses import Response
+
+from hayhooks.server.limits import RunLimitError
+from hayhooks.server.openai import serving
+from hayhooks.server.openai.protocol import (
+    OPENAI_ERROR_RESPONSES,
+    ChatCompletionRequest,
+    FileObject,
+    ModelList,
+    ModelObject,
+    ResponsesRequest,
+    validation_error_response,
+)
+from hayhooks.server.state import ServerState, get_state
+
+
+class OpenAIRoute(APIRoute):
+    """Answers validation errors and ``OpenAIError``s in OpenAI's error shape."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return validation_error_response(list(exc.errors()))
+            except serving.OpenAIError as exc:
+                return exc.response()
+            except RunLimitError as exc:
+                return serving.limit_error_response(exc)
+
+        return handle
+
+
+async def ready_state(request: Request) -> ServerState:
+    state = get_state(request)
+    await state.wait_ready()
+    return state
+
+
+router = APIRouter(tags=["openai"], route_class=OpenAIRoute, responses=OPENAI_ERROR_RESPONSES)
+
+
+def _aliased(method: str, path: str, **kwargs: Any) -> Callable:
+    """Register ``/v1<path>`` (documented) and ``<path>`` (alias) for one endpoint."""
+
+    def register(endpoint: Callable) -> Callable:
+        router.add_api_route(f"/v1{path}", endpoint, methods=[method], **kwargs)
+        router.add_api_route(path, endpoint, methods=[method], include_in_schema=False, **kwargs)
+        return endpoint
+
+    return register
+
+
+@_aliased("GET", "/models", response_model=ModelList, summary="List deployed pipelines as models")
+async def list_models(state: ServerState = Depends(ready_state)) -> dict[str, Any]:
+    """Every deployed pipeline, as an OpenAI model whose `id` is the pipeline name."""
+    return serving.list_models(state)
+
+
+@_aliased("GET", "/models/{model}", response_model=ModelObject, summary="One deployed pipeline as a model")
+async def get_model(model: str, state: ServerState = Depends(ready_state)) -> dict[str, Any]:
+    return serving.get_model(state, model)
+
+
+@_aliased("POST", "/chat/completions", summary="Chat completion (OpenAI-compatible)", response_model=None)
+async def chat_completions(body: ChatCompletionRequest, state: ServerState = Depends(ready_state)) -> Response:
+    """Run the pipeline named by `model` through its wrapper's `run_chat_completion(_async)`.
+
+    With `stream: true` the answer arrives as `chat.completion.chunk` Server-Sent Events ending with `[DONE]`.
+    """
+    return await serving.chat_completion(state, body)
+
+
+@_aliased("POST", "/responses", summary="Create a response (OpenAI Responses API)", response_model=None)
+async def responses(body: ResponsesRequest, state: ServerState = Depends(ready_state)) -> Response:
+    """Run the pipeline named by `model` through its wrapper's `run_response(_async)`.
+
+    With `stream: true` the answer arrives as Responses API events (`response.created`,
+    `response.output_text.delta`, ..., `response.completed`).
+    """
+    return await serving.create_response(state, body)
+
+
+@_aliased("POST", "/files", response_model=FileObject, summary="Upload a file (OpenAI Files API)")
+async def upload_file(
+    file: UploadFile = File(..., description="The file to upload."),
+    purpose: str = Form("user_data", description="What the file is for (e.g. user_data, assistants)."),
+    state: ServerState = Depends(ready_state),
+) -> dict[str, Any]:
+    """Handed to the first deployed pipeline implementing `run_file_upload`; otherwise only described."""
+    content = await file.read()
+    return await serving.upload_file(state, file.filename, file.content_type, content, purpose)

@@ -1,0 +1,296 @@
+"""Sending SSE frames as they are produced, and stopping the producer when the client goes away.
+
+A producer (an asyncio task for async generators, a thread for sync ones) encodes items into frames and pushes
+them into a ``FrameSink``. The response coroutine sends whatever frames are waiting in one write, so nothing
+waits for the end of the stream, and a fast producer costs one write per batch rather than per chunk. A second
+task watches for ``http.disconnect``: the sink is then cancelled, the producer task is cancelled (closing the
+wrapper's async generator), and a producer thread stops before its next item and closes the sync generator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, Protocol
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+logger = logging.getLogger("hayhooks.openai")
+
+HIGH_WATER = 256  # frames waiting to be sent before the producer pauses
+CLOSE_TIMEOUT = 5.0  # seconds a wrapper's async generator may take to clean up
+
+
+class StreamEncoder(Protocol):
+    def feed(self, item: Any) -> str: ...
+
+    def finish(self) -> str: ...
+
+    def error(self, message: str) -> str: ...
+
+
+def _wake(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class FrameSink:
+    """Frames waiting to be sent. One producer (on the loop or on a thread), one sender (on the loop)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._frames: deque[str] = deque()
+        self._waiter: asyncio.Future | None = None
+        self._room: asyncio.Future | None = None
+        self._room_event = threading.Event()
+        self.finished = False
+        self.cancelled = False
+
+    # --- producer on the event loop --------------------------------------------------------------------------
+    def push(self, frame: str) -> None:
+        self._frames.append(frame)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            _wake(waiter)
+
+    def full(self) -> bool:
+        return len(self._frames) >= HIGH_WATER
+
+    async def wait_for_room(self) -> None:
+        """Let the sender catch up (also yields to the loop when a generator never awaits)."""
+        while self.full() and not self.cancelled:
+            self._room = self._loop.create_future()
+            await self._room
+
+    def finish(self) -> None:
+        self.finished = True
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            _wake(waiter)
+
+    # --- producer on a thread --------------------------------------------------------------------------------
+    def _wake_threadsafe(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            try:
+                self._loop.call_soon_threadsafe(_wake, waiter)
+            except RuntimeError:  # loop closed: the server is gone
+                self.cancelled = True
+
+    def push_threadsafe(self, frame: str) -> None:
+        self._frames.append(frame)
+        self._wake_threadsafe()
+
+    def wait_for_room_blocking(self) -> None:
+        while self.full() and not self.cancelled:
+            self._room_event.clear()
+            if not self.full():
+                break
+            self._room_event.wait(0.5)
+
+    def finish_threadsafe(self) -> None:
+        self.finished = True
+        self._wake_threadsafe()
+
+    # --- sender ----------------------------------------------------------------------------------------------
+    def _made_room(self) -> None:
+        room = self._room
+        if room is not None:
+            self._room = None
+            _wake(room)
+        if not self._room_event.is_set():
+            self._room_event.set()
+
+    async def next_batch(self) -> str | None:
+        """Every waiting frame joined; ``None`` once the producer finished (or the client left) and all is sent."""
+        frames = self._frames
+        while True:
+            if self.cancelled:
+                return None
+            done = self.finished
+            if frames:
+                batch = "".join([frames.popleft() for _ in range(len(frames))])
+                self._made_room()
+                return batch
+            if done:
+                return None
+            waiter = self._loop.create_future()
+            self._waiter = waiter
+            if frames or self.finished or self.cancelled:
+                self._waiter = None
+                continue
+            await waiter
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.finish()
+        self._made_room()
+
+
+# --- producers ------------------------------------------------------------------------------------------------
+Producer = Callable[[FrameSink], Callable[[], None]]
+
+
+async def _close_async(stream: Any) -> None:
+    close = getattr(stream, "aclose", None)
+    if close is None:
+        return
+    try:
+        await asyncio.wait_for(close(), CLOSE_TIMEOUT)
+    except Exception:
+        logger.debug("Closing a stream failed", exc_info=True)
+
+
+async def _pump_async(stream: AsyncIterator[Any], encoder: StreamEncoder, sink: FrameSink) -> None:
+    push, feed = sink.push, encoder.feed
+    try:
+        async for item in stream:
+            frame = feed(item)
+            if frame:
+                push(frame)
+                if sink.full():
+                    await sink.wait_for_room()
+            if sink.cancelled:
+                return
+        push(encoder.finish())
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        logger.exception("A streamed answer failed")
+        push(encoder.error(_message(exc)))
+    finally:
+        sink.finish()
+        await _close_async(stream)
+
+
+def _pump_sync(items: Iterable[Any], encoder: StreamEncoder, sink: FrameSink) -> None:
+    iterator = iter(items)
+    push, feed = sink.push_threadsafe, encoder.feed
+    try:
+        for item in iterator:
+            if sink.cancelled:
+                return
+            frame = feed(item)
+            if frame:
+                push(frame)
+                if sink.full():
+                    sink.wait_for_room_blocking()
+        if not sink.cancelled:
+            push(encoder.finish())
+    except Exception as exc:
+        if not sink.cancelled:
+            logger.exception("A streamed answer failed")
+            push(encoder.error(_message(exc)))
+    finally:
+        close = getattr(iterator, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                logger.debug("Closing a stream failed", exc_info=True)
+        sink.finish_threadsafe()
+
+
+def _message(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def from_async(stream: AsyncIterator[Any], encoder: StreamEncoder) -> Producer:
+    """Produce frames from an async iterator in a task of its own (cancelled when the client leaves)."""
+
+    def start(sink: FrameSink) -> Callable[[], None]:
+        task = asyncio.ensure_future(_pump_async(stream, encoder, sink))
+        return task.cancel
+
+    return start
+
+
+def from_sync(items: Iterable[Any], encoder: StreamEncoder) -> Producer:
+    """Produce frames from a sync iterator on a dedicated thread, in the caller's context."""
+
+    def start(sink: FrameSink) -> Callable[[], None]:
+        context = contextvars.copy_context()
+        thread = threading.Thread(
+            target=context.run, args=(_pump_sync, items, encoder, sink), name="hayhooks-sse", daemon=True
+        )
+        thread.start()
+        return sink.cancel
+
+    return start
+
+
+def from_values(values: list[Any], encoder: StreamEncoder) -> Producer:
+    """Frames for an answer that is already complete (a wrapper returned a string)."""
+
+    def start(sink: FrameSink) -> Callable[[], None]:
+        frames = [encoder.feed(value) for value in values] + [encoder.finish()]
+        sink.push("".join(frames))
+        sink.finish()
+        return sink.cancel
+
+    return start
+
+
+# --- response ---------------------------------------------------------------------------------------------------
+class SSEResponse(Response):
+    """``text/event-stream`` response fed by a producer; stops the producer when the client disconnects."""
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        producer: Producer,
+        opening: str = "",
+        on_close: Callable[[], Awaitable[None]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.status_code = 200
+        self.background = None
+        self.producer = producer
+        self.opening = opening
+        self.on_close = on_close
+        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._stream(receive, send)
+        finally:
+            if self.on_close is not None:
+                await self.on_close()
+
+    async def _stream(self, receive: Receive, send: Send) -> None:
+        sink = FrameSink(asyncio.get_running_loop())
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        if self.opening:
+            await send({"type": "http.response.body", "body": self.opening.encode("utf-8"), "more_body": True})
+        watcher = asyncio.ensure_future(_watch_disconnect(receive, sink))
+        stop = self.producer(sink)
+        try:
+            while (batch := await sink.next_batch()) is not None:
+                await send({"type": "http.response.body", "body": batch.encode("utf-8", "replace"), "more_body": True})
+            if not sink.cancelled:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            logger.debug("Client went away while streaming")
+        finally:
+            if not sink.finished or sink.cancelled:
+                sink.cancel()
+                stop()
+            watcher.cancel()
+
+
+async def _watch_disconnect(receive: Receive, sink: FrameSink) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            logger.debug("Client disconnected; stopping the stream")
+            sink.cancel()
+            return
