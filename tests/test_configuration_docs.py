@@ -95,18 +95,23 @@ def test_rows_show_env_var_type_and_default(name: str, cells: str) -> None:
     assert cells in settings_docs.render()
 
 
-def test_check_flag_exits_1_when_stale_and_0_when_current(tmp_path: Path) -> None:
+def test_check_flag_exits_1_when_stale_and_0_when_current(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     target = tmp_path / "configuration.md"
-    command = [sys.executable, "-m", "hayhooks.settings_docs", "--output", str(target)]
-
-    missing = subprocess.run([*command, "--check"], capture_output=True, text=True)
-    assert missing.returncode == 1 and "out of date" in missing.stderr
+    assert settings_docs.main(["--check", "--output", str(target)]) == 1  # missing
+    assert "out of date" in capsys.readouterr().err
 
     target.write_text(settings_docs.render().replace("| `port` |", "| `old_port` |"), encoding="utf-8")
-    stale = subprocess.run([*command, "--check"], capture_output=True, text=True)
-    assert stale.returncode == 1 and "python -m hayhooks.settings_docs" in stale.stderr
+    assert settings_docs.main(["--check", "--output", str(target)]) == 1  # stale
 
-    assert subprocess.run(command, capture_output=True).returncode == 0
+    assert settings_docs.main(["--output", str(target)]) == 0
     assert target.read_text(encoding="utf-8") == settings_docs.render()
-    current = subprocess.run([*command, "--check"], capture_output=True, text=True)
-    assert current.returncode == 0, current.stderr
+    assert settings_docs.main(["--check", "--output", str(target)]) == 0
+
+
+def test_module_command_checks_the_committed_reference() -> None:
+    """The command a contributor (or CI) runs: ``python -m hayhooks.settings_docs --check``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "hayhooks.settings_docs", "--check", "--output", str(REFERENCE)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr + "\n" + REGENERATE

@@ -105,7 +105,9 @@ def test_log_and_hayhooks_log_level_latter_wins(monkeypatch: pytest.MonkeyPatch,
     assert load_settings().log_level == expected
 
 
-def test_hayhooks_log_level_in_environment_beats_log_in_dotenv(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hayhooks_log_level_in_environment_beats_log_in_dotenv(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (clean_env / ".env").write_text("LOG=DEBUG\n")
     monkeypatch.setenv("HAYHOOKS_LOG_LEVEL", "ERROR")
     assert load_settings().log_level == "ERROR"

@@ -6,11 +6,12 @@ import logging
 from pathlib import Path
 
 import pytest
-
 from conftest import write_wrapper
 
 
 def test_public_names_import() -> None:
+    import haystack
+
     from hayhooks import (
         AsyncPipeline,
         BasePipelineWrapper,
@@ -21,8 +22,6 @@ def test_public_names_import() -> None:
         log,
         streaming_generator,
     )
-
-    import haystack
 
     assert issubclass(Pipeline, haystack.Pipeline) or Pipeline is haystack.Pipeline
     assert AsyncPipeline is Pipeline and hasattr(AsyncPipeline, "run_async")
@@ -91,22 +90,31 @@ def test_base_methods_raise_not_implemented() -> None:
         wrapper.run_chat_completion("m", [], {})
 
 
-def test_log_accepts_percent_and_brace_styles(caplog: pytest.LogCaptureFixture) -> None:
+def test_log_accepts_percent_and_brace_styles() -> None:
     from hayhooks import log
 
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
     logger = logging.getLogger("hayhooks")
-    old_propagate, old_level = logger.propagate, logger.level
-    logger.propagate, logger.level = True, logging.DEBUG
+    handler, old_level = Collect(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
     try:
-        with caplog.at_level(logging.DEBUG, logger="hayhooks"):
-            log.info("percent %s=%d", "x", 1)
-            log.warning("brace {}={}", "y", 2)
-            log.debug("named {who}", who="z")
-            log.error("literal {braces} kept")
+        log.info("percent %s=%d", "x", 1)
+        log.warning("brace {}={}", "y", 2)
+        log.debug("named {who}", who="z")
+        log.error("literal {braces} kept")
     finally:
-        logger.propagate, logger.level = old_propagate, old_level
-    messages = [r.getMessage() for r in caplog.records if r.name == "hayhooks"]
-    assert messages == ["percent x=1", "brace y=2", "named z", "literal {braces} kept"]
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert [r.getMessage() for r in records] == ["percent x=1", "brace y=2", "named z", "literal {braces} kept"]
+    assert [r.levelname for r in records] == ["INFO", "WARNING", "DEBUG", "ERROR"]
+    # The record points at the caller, not at the logger adapter.
+    assert {r.filename for r in records} == {"test_wrapper.py"}
 
 
 def test_wrapper_using_public_names_deploys_and_runs(tmp_path: Path, app_client) -> None:

@@ -16,7 +16,6 @@ from cli_support import (  # noqa: F401  (live_server is a fixture)
     run_cli,
     write_text,
 )
-
 from conftest import write_yaml
 
 
@@ -61,9 +60,9 @@ def test_deploy_files_sends_text_files_and_skips_caches_and_binaries(live_server
 
 def test_name_defaults_to_the_folder_and_description_is_sent(live_server, tmp_path) -> None:  # noqa: F811
     folder = make_folder(tmp_path, "echo_default")
-    result = invoke("pipeline", "deploy-files", str(folder), "--description", "Repeats what you say", server=live_server)
+    result = invoke("pipeline", "deploy-files", str(folder), "--description", "Repeats you", server=live_server)
     assert result.exit_code == 0, result.stderr
-    assert details(live_server, "echo_default")["description"] == "Repeats what you say"
+    assert details(live_server, "echo_default")["description"] == "Repeats you"
 
 
 def test_existing_pipeline_is_refused_without_overwrite(live_server, tmp_path) -> None:  # noqa: F811
@@ -182,12 +181,3 @@ def test_deploy_against_a_stopped_server(tmp_path) -> None:
     result = run_cli("pipeline", "deploy-files", str(folder), env=address_env(port=port))
     assert result.returncode == 1
     assert f"Cannot reach the Hayhooks server at http://127.0.0.1:{port}" in one_error_line(result.stderr)
-
-
-def test_runtime_deploy_disabled_shows_the_server_detail(start_server, tmp_path) -> None:
-    server = start_server(env={"HAYHOOKS_RUNTIME_DEPLOY": "false"})
-    folder = make_folder(tmp_path, "locked_out")
-    result = run_cli("pipeline", "deploy-files", str(folder), server=server)
-    assert result.returncode == 1
-    line = one_error_line(result.stderr)
-    assert "refused (403)" in line and "HAYHOOKS_RUNTIME_DEPLOY" in line

@@ -18,7 +18,6 @@ from cli_support import (
     spawn_server,
     write_text,
 )
-
 from conftest import HAYHOOKS, base_env
 
 STREAM_WRAPPER = '''

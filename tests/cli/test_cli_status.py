@@ -36,13 +36,13 @@ class PipelineWrapper(BasePipelineWrapper):
 
 @pytest.fixture(scope="module")
 def busy_server(tmp_path_factory: pytest.TempPathFactory):
-    """A server started with two good pipelines and one whose setup() fails."""
+    """A server started with two good pipelines and one whose setup() fails; runtime deploys are off."""
     workdir = tmp_path_factory.mktemp("status-server")
     pipelines = workdir / "pipelines"
     make_folder(pipelines, "echo")
     make_folder(pipelines, "broken", BROKEN_WRAPPER)
     write_yaml(pipelines, "greeting", GREETING_YAML)
-    server = spawn_server(pipelines, workdir)
+    server = spawn_server(pipelines, workdir, env={"HAYHOOKS_RUNTIME_DEPLOY": "false"})
     yield server
     server.stop()
 
@@ -66,6 +66,14 @@ def test_status_lists_pipelines_and_load_errors_in_tables(busy_server) -> None:
     assert "yaml" in greeting_row and "/greeting/run" in greeting_row
     assert "Failed to load" in out
     assert re.search(r"broken .*model file missing", out)
+
+
+def test_deploy_refused_because_runtime_deploy_is_off_shows_the_server_detail(busy_server, tmp_path: Path) -> None:
+    folder = make_folder(tmp_path, "locked_out")
+    result = run_cli("pipeline", "deploy-files", str(folder), server=busy_server)
+    assert result.returncode == 1
+    line = one_error_line(result.stderr)
+    assert "Deploy of 'locked_out' refused (403)" in line and "HAYHOOKS_RUNTIME_DEPLOY" in line
 
 
 def test_flags_win_over_environment_and_env_over_defaults(busy_server, tmp_path: Path) -> None:

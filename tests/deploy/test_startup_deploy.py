@@ -8,8 +8,8 @@ import types
 from pathlib import Path
 
 import pytest
-
 from conftest import write_wrapper, write_yaml
+
 from hayhooks.deploy.service import DeployService
 from hayhooks.registry import Registry
 from hayhooks.settings import Settings

@@ -60,7 +60,12 @@ def test_folder_with_yaml_and_helper_modules(tmp_path: Path, app_client) -> None
         response = client.post("/folder/run", json={"text": "hi"})
     assert response.status_code == 200, response.text
     assert response.json() == {
-        "result": {"pipeline": "HI?", "absolute": "utils-of-folder", "relative": "hi!!", "sub": "helpers:utils-of-folder"}
+        "result": {
+            "pipeline": "HI?",
+            "absolute": "utils-of-folder",
+            "relative": "hi!!",
+            "sub": "helpers:utils-of-folder",
+        }
     }
 
 
@@ -140,8 +145,10 @@ def test_pipelines_with_same_helper_name_do_not_share_it(tmp_path: Path, app_cli
 def test_redeploy_picks_up_changed_helper(tmp_path: Path, app_client) -> None:
     """A new version of a folder gets its own copy of helper modules, not the cached old one."""
     pipelines = tmp_path / "pipelines"
-    wrapper = "import utils\nfrom hayhooks import BasePipelineWrapper\n\n\nclass PipelineWrapper(BasePipelineWrapper):\n" \
+    wrapper = (
+        "import utils\nfrom hayhooks import BasePipelineWrapper\n\n\nclass PipelineWrapper(BasePipelineWrapper):\n"
         "    def setup(self):\n        pass\n\n    def run_api(self) -> str:\n        return utils.VALUE\n"
+    )
     with app_client(pipelines) as client:
         for value in ("one", "two"):
             files = {"pipeline_wrapper.py": wrapper, "utils.py": f"VALUE = {value!r}\n"}

@@ -6,8 +6,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import write_yaml
+
 from hayhooks.deploy.errors import InvalidPipelineError
 from hayhooks.deploy.service import DeployService
 from hayhooks.registry import Registry
@@ -31,7 +31,9 @@ connections:
   receiver: suffix.text
 """
 
-GOOD = COMPONENTS + """\
+GOOD = (
+    COMPONENTS
+    + """\
 inputs:
   text: upper.text
   both: [other.text]
@@ -40,6 +42,7 @@ outputs:
   final: suffix.text
   other_text: other.text
 """
+)
 
 
 @pytest.fixture
@@ -131,7 +134,10 @@ def test_bad_yaml_over_http_is_422_with_reason(tmp_path: Path, app_client) -> No
         no_io = client.post("/deploy-yaml", json={"name": "noio", "source_code": COMPONENTS})
         bad_field = client.post(
             "/deploy-yaml",
-            json={"name": "badfield", "source_code": COMPONENTS + "inputs:\n  t: upper.nope\noutputs:\n  o: upper.text\n"},
+            json={
+                "name": "badfield",
+                "source_code": COMPONENTS + "inputs:\n  t: upper.nope\noutputs:\n  o: upper.text\n",
+            },
         )
         assert client.get("/status").json()["pipelines"] == []
     assert no_io.status_code == 422

@@ -74,7 +74,7 @@ class PipelineWrapper(BasePipelineWrapper):
         raise ValueError("boom: the pipeline exploded")
 '''
 
-CHAT_ONLY = '''
+CHAT_ONLY = """
 from hayhooks import BasePipelineWrapper
 
 
@@ -84,7 +84,7 @@ class PipelineWrapper(BasePipelineWrapper):
 
     def run_chat_completion(self, model, messages, body):
         return "hi"
-'''
+"""
 
 HIDDEN = '''
 from hayhooks import BasePipelineWrapper
@@ -138,7 +138,11 @@ CORE_TOOLS = {"get_all_pipeline_statuses", "get_pipeline_status", "deploy_pipeli
 def make_pipelines_dir(root: Path) -> Path:
     pipelines = root / "pipelines"
     for name, code in (
-        ("upper", UPPER), ("shopping", SHOPPING), ("broken", BROKEN), ("chat_only", CHAT_ONLY), ("hidden", HIDDEN)
+        ("upper", UPPER),
+        ("shopping", SHOPPING),
+        ("broken", BROKEN),
+        ("chat_only", CHAT_ONLY),
+        ("hidden", HIDDEN),
     ):
         write_wrapper(pipelines, name, code)
     write_yaml(pipelines, "yaml_upper", YAML_UPPER)
@@ -149,10 +153,24 @@ def start_mcp_server(pipelines_dir: Path, log_dir: Path, env: dict[str, str] | N
     """``hayhooks mcp run`` in a subprocess on 127.0.0.1; stop it with ``.stop()``."""
     port = free_port()
     log_path = log_dir / f"mcp-server-{port}.log"
-    command = [*HAYHOOKS, "mcp", "run", "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
+    command = [
+        *HAYHOOKS,
+        "mcp",
+        "run",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--pipelines-dir",
+        str(pipelines_dir),
+    ]
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            command, env=base_env(**(env or {})), stdout=log_file, stderr=subprocess.STDOUT, cwd=log_dir,
+            command,
+            env=base_env(**(env or {})),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=log_dir,
             start_new_session=True,
         )
     server = ServerProcess(proc, port, log_path)

@@ -50,10 +50,14 @@ def versioned_wrapper(version: str) -> str:
     return textwrap.dedent(VERSIONED.format(version=version))
 
 
+# One client for every helper (building a client costs far more than a request); it keeps no connection open.
+_CLIENT = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), timeout=30)
+
+
 def fresh(method: str, url: str, **kwargs) -> httpx.Response:
     """One request on its own connection."""
     headers = {"Connection": "close", **kwargs.pop("headers", {})}
-    return httpx.request(method, url, headers=headers, timeout=kwargs.pop("timeout", 30), **kwargs)
+    return _CLIENT.request(method, url, headers=headers, **kwargs)
 
 
 @dataclass

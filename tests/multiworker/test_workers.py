@@ -63,10 +63,17 @@ def test_two_workers_serve_a_runtime_deploy_at_once_and_hot_reload_edits(start_s
         assert fresh("POST", f"{server.url}/slow/run", json={"text": "hi"}).json()["result"]["code_version"] == "v2"
 
 
+def start_pair(start_server, pipelines: Path):
+    servers = [start_server(pipelines, wait=False) for _ in range(2)]
+    for server in servers:
+        server.wait_ready()
+    return servers
+
+
 def test_two_instances_sharing_a_dir_converge_after_deploys_to_either(start_server, tmp_path: Path) -> None:
     pipelines = tmp_path / "pipelines"
-    pipelines.mkdir()
-    first, second = start_server(pipelines), start_server(pipelines)
+    manual = write_wrapper(pipelines, "manual", versioned_wrapper("m"))  # put there by an operator
+    first, second = start_pair(start_server, pipelines)
     urls = [first.url, second.url]
 
     assert deploy(first.url, "shared", versioned_wrapper("a")).status_code == 200
@@ -87,19 +94,13 @@ def test_two_instances_sharing_a_dir_converge_after_deploys_to_either(start_serv
     seen = poll_versions(urls, "shared", None, workers=2, timeout=CONVERGE_SECONDS)
     assert seen.all_at(None, workers=2), seen
 
-
-def test_operator_pipelines_are_not_deleted_by_undeploy(start_server, tmp_path: Path) -> None:
-    pipelines = tmp_path / "pipelines"
-    folder = write_wrapper(pipelines, "manual", versioned_wrapper("m"))
-    first, second = start_server(pipelines), start_server(pipelines)
-
+    # An operator's pipeline is not deleted by undeploy: 409, until it is removed from the dir.
     response = second.client().post("/undeploy/manual")
     assert response.status_code == 409
     assert "remove it" in response.json()["detail"]
-    assert (folder / "pipeline_wrapper.py").exists()
+    assert (manual / "pipeline_wrapper.py").exists()
     for server in (first, second):
         assert server.client().get("/status/manual").status_code == 200
-
-    shutil.rmtree(folder)  # the operator removes it from the dir: it is undeployed everywhere
-    seen = poll_versions([first.url, second.url], "manual", None, workers=2, timeout=CONVERGE_SECONDS)
+    shutil.rmtree(manual)
+    seen = poll_versions(urls, "manual", None, workers=2, timeout=CONVERGE_SECONDS)
     assert seen.all_at(None, workers=2), seen

@@ -35,7 +35,8 @@ from hayhooks import (
 
 def chat_pipeline(**generator_options) -> Pipeline:
     pipeline = Pipeline()
-    pipeline.add_component("prompt", ChatPromptBuilder(template=[ChatMessage.from_user("{{q}}")], required_variables=["q"]))
+    template = [ChatMessage.from_user("{{q}}")]
+    pipeline.add_component("prompt", ChatPromptBuilder(template=template, required_variables=["q"]))
     pipeline.add_component("llm", FakeChatGenerator(**generator_options))
     pipeline.connect("prompt.prompt", "llm.messages")
     return pipeline

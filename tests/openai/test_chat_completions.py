@@ -26,7 +26,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         yield running
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def client(server) -> OpenAI:
     return OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, _strict_response_validation=True)
 

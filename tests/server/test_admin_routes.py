@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from conftest import write_wrapper
 
 
@@ -78,11 +77,19 @@ def test_unknown_names_are_404(tmp_path: Path, app_client) -> None:
 def test_saved_pipelines_deploy_again_after_restart_and_unsaved_do_not(tmp_path: Path, app_client) -> None:
     pipelines = tmp_path / "pipelines"
     with app_client(pipelines) as client:
-        assert client.post("/deploy_files", json={"name": "kept", "files": {"pipeline_wrapper.py": wrapper_code("k")}}).status_code == 200
+        assert (
+            client.post(
+                "/deploy_files", json={"name": "kept", "files": {"pipeline_wrapper.py": wrapper_code("k")}}
+            ).status_code
+            == 200
+        )
         assert client.post("/deploy-yaml", json={"name": "keptyaml", "source_code": YAML}).status_code == 200
         unsaved = {"name": "temp", "files": {"pipeline_wrapper.py": wrapper_code("t")}, "save_files": False}
         assert client.post("/deploy_files", json=unsaved).status_code == 200
-        assert client.post("/deploy-yaml", json={"name": "tempyaml", "source_code": YAML, "save_file": False}).status_code == 200
+        assert (
+            client.post("/deploy-yaml", json={"name": "tempyaml", "source_code": YAML, "save_file": False}).status_code
+            == 200
+        )
         assert sorted(client.get("/status").json()["pipelines"]) == ["kept", "keptyaml", "temp", "tempyaml"]
     assert (pipelines / "keptyaml.yml").read_text() == YAML
     assert not (pipelines / "temp").exists() and not (pipelines / "tempyaml.yml").exists()
@@ -108,7 +115,9 @@ def test_existing_name_without_overwrite_is_409(tmp_path: Path, app_client) -> N
         assert client.post("/deploy_files", json=first).status_code == 200
         again = client.post("/deploy_files", json={**first, "files": {"pipeline_wrapper.py": wrapper_code("two")}})
         yaml_again = client.post("/deploy-yaml", json={"name": "taken", "source_code": YAML})
-        disk = client.post("/deploy_files", json={"name": "ondisk", "files": {"pipeline_wrapper.py": wrapper_code("x")}})
+        disk = client.post(
+            "/deploy_files", json={"name": "ondisk", "files": {"pipeline_wrapper.py": wrapper_code("x")}}
+        )
         assert again.status_code == 409 and "overwrite" in again.json()["detail"]
         assert yaml_again.status_code == 409
         assert disk.status_code == 409
@@ -128,8 +137,16 @@ def test_existing_name_without_overwrite_is_409(tmp_path: Path, app_client) -> N
         ("/deploy_files", {"name": "x", "files": {"utils.py": "X = 1\n"}}, "pipeline_wrapper.py"),
         ("/deploy_files", {"name": "x", "files": {"pipeline_wrapper.py": "def f(:\n"}}, "failed to load"),
         ("/deploy_files", {"name": "x", "files": {"pipeline_wrapper.py": wrapper_code("", "1 / 0")}}, "setup() failed"),
-        ("/deploy_files", {"name": "x", "files": {"pipeline_wrapper.py": "class PipelineWrapper:\n    pass\n"}}, "BasePipelineWrapper"),
-        ("/deploy_files", {"name": "bad/name", "files": {"pipeline_wrapper.py": wrapper_code("")}}, "Invalid pipeline name"),
+        (
+            "/deploy_files",
+            {"name": "x", "files": {"pipeline_wrapper.py": "class PipelineWrapper:\n    pass\n"}},
+            "BasePipelineWrapper",
+        ),
+        (
+            "/deploy_files",
+            {"name": "bad/name", "files": {"pipeline_wrapper.py": wrapper_code("")}},
+            "Invalid pipeline name",
+        ),
         ("/deploy_files", {"name": "x", "files": {"pipeline_wrapper.py": wrapper_code(""), "../x.py": ""}}, "escape"),
         ("/deploy-yaml", {"name": "x", "source_code": "components: {}\n"}, "'inputs' or 'outputs'"),
         ("/deploy-yaml", {"name": "x", "source_code": "inputs: [\n"}, "not valid YAML"),
@@ -181,7 +198,11 @@ def test_parallel_deploy_concurrency_runs_different_names_at_once(tmp_path: Path
     setup = "import hh_admin_sync as s; s.barrier.wait()"
     with app_client(tmp_path / "pipelines", deploy_concurrency="parallel") as client, ThreadPoolExecutor(2) as pool:
         futures = [
-            pool.submit(client.post, "/deploy_files", json={"name": name, "files": {"pipeline_wrapper.py": wrapper_code(name, setup)}})
+            pool.submit(
+                client.post,
+                "/deploy_files",
+                json={"name": name, "files": {"pipeline_wrapper.py": wrapper_code(name, setup)}},
+            )
             for name in ("left", "right")
         ]
         responses = [f.result(timeout=60) for f in futures]
@@ -198,7 +219,9 @@ def test_serialized_deploy_concurrency_never_overlaps_setups(tmp_path: Path, app
     names = [f"serial{i}" for i in range(4)]
     with app_client(tmp_path / "pipelines", deploy_concurrency="serialized") as client, ThreadPoolExecutor(4) as pool:
         futures = [
-            pool.submit(client.post, "/deploy_files", json={"name": n, "files": {"pipeline_wrapper.py": wrapper_code(n, setup)}})
+            pool.submit(
+                client.post, "/deploy_files", json={"name": n, "files": {"pipeline_wrapper.py": wrapper_code(n, setup)}}
+            )
             for n in names
         ]
         assert [f.result(timeout=60).status_code for f in futures] == [200] * 4

@@ -7,9 +7,9 @@ import logging
 from pathlib import Path
 
 import pytest
+from conftest import write_wrapper
 from fastapi.testclient import TestClient
 
-from conftest import write_wrapper
 from hayhooks.server.app import create_app
 from hayhooks.settings import Settings
 
@@ -48,7 +48,9 @@ def pipelines(tmp_path: Path) -> Path:
 def test_default_cors_allows_any_origin(pipelines: Path, app_client) -> None:
     with app_client(pipelines) as client:
         response = preflight(client, "https://anywhere.test", headers="X-Custom")
-        simple = client.post("/search/run", json={"query": "q", "limit": 1}, headers={"Origin": "https://anywhere.test"})
+        simple = client.post(
+            "/search/run", json={"query": "q", "limit": 1}, headers={"Origin": "https://anywhere.test"}
+        )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
     assert "x-custom" in response.headers["access-control-allow-headers"].lower()
@@ -67,8 +69,12 @@ def test_restricted_cors_honours_origins_methods_headers_and_credentials(pipelin
         other_origin = preflight(client, "https://evil.test")
         other_method = preflight(client, "https://app.example.com", method="DELETE")
         other_header = preflight(client, "https://app.example.com", headers="X-Secret")
-        simple = client.post("/search/run", json={"query": "q", "limit": 1}, headers={"Origin": "https://app.example.com"})
-        simple_other = client.post("/search/run", json={"query": "q", "limit": 1}, headers={"Origin": "https://evil.test"})
+        simple = client.post(
+            "/search/run", json={"query": "q", "limit": 1}, headers={"Origin": "https://app.example.com"}
+        )
+        simple_other = client.post(
+            "/search/run", json={"query": "q", "limit": 1}, headers={"Origin": "https://evil.test"}
+        )
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
     assert allowed.headers["access-control-allow-credentials"] == "true"

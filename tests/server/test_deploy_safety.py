@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from conftest import write_wrapper, write_yaml
 
 
@@ -57,7 +56,9 @@ def test_overwrite_is_atomic_old_version_serves_until_new_setup_finished(tmp_pat
     pipelines = tmp_path / "pipelines"
     slow_setup = "import hh_safety_gate as g; g.entered.set(); assert g.release.wait(30)"
     with app_client(pipelines) as client, ThreadPoolExecutor(1) as pool:
-        first = client.post("/deploy_files", json={"name": "atomic", "files": {"pipeline_wrapper.py": wrapper_code("v1")}})
+        first = client.post(
+            "/deploy_files", json={"name": "atomic", "files": {"pipeline_wrapper.py": wrapper_code("v1")}}
+        )
         assert first.status_code == 200, first.text
 
         files = {"pipeline_wrapper.py": wrapper_code("v2", slow_setup)}
@@ -78,7 +79,10 @@ def test_overwrite_is_atomic_old_version_serves_until_new_setup_finished(tmp_pat
     [
         ({"pipeline_wrapper.py": wrapper_code("v2", "raise RuntimeError('setup exploded')")}, "setup exploded"),
         ({"pipeline_wrapper.py": "def broken(:\n"}, "SyntaxError"),
-        ({"pipeline_wrapper.py": "import module_that_does_not_exist_anywhere\n"}, "module_that_does_not_exist_anywhere"),
+        (
+            {"pipeline_wrapper.py": "import module_that_does_not_exist_anywhere\n"},
+            "module_that_does_not_exist_anywhere",
+        ),
         ({"pipeline_wrapper.py": "X = 1\n"}, "PipelineWrapper"),
         ({"utils.py": "X = 1\n"}, "pipeline_wrapper.py"),
     ],
@@ -100,7 +104,17 @@ def test_failed_overwrite_keeps_old_version_and_its_files(tmp_path: Path, app_cl
 
 @pytest.mark.parametrize(
     "file_name",
-    ["/etc/evil.py", "../evil.py", "sub/../../evil.py", "..", "a/./../../evil.py", "~/evil.py", "C:/evil.py", "a\\..\\evil.py", ""],
+    [
+        "/etc/evil.py",
+        "../evil.py",
+        "sub/../../evil.py",
+        "..",
+        "a/./../../evil.py",
+        "~/evil.py",
+        "C:/evil.py",
+        "a\\..\\evil.py",
+        "",
+    ],
 )
 def test_file_names_escaping_the_folder_are_refused_and_nothing_written(tmp_path: Path, app_client, file_name) -> None:
     pipelines = tmp_path / "pipelines"
@@ -197,3 +211,83 @@ def test_undeploy_removes_only_the_saved_files(tmp_path: Path, app_client) -> No
         assert client.post("/undeploy/savedyaml").json() == {"success": True, "name": "savedyaml"}
     assert sorted(p.name for p in pipelines.iterdir()) == ["README.txt", "neighbour"]
     assert snapshot(pipelines / "neighbour") == {"pipeline_wrapper.py": wrapper_code("n").encode()}
+
+
+IN_FLIGHT = """\
+from pathlib import Path
+
+import hh_safety_gate as gate
+from hayhooks import BasePipelineWrapper
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        pass
+
+    def run_api(self, wait: bool = False) -> str:
+        if wait:
+            gate.entered.set()
+            assert gate.release.wait(30)
+        # Reads a file of its own version after the wait, as lazy-loading pipelines do.
+        return (Path(__file__).parent / "answer.txt").read_text()
+"""
+
+
+@pytest.mark.parametrize("change", ["overwrite", "undeploy"])
+def test_request_in_flight_finishes_on_its_version(tmp_path: Path, app_client, gate, change: str) -> None:
+    pipelines = tmp_path / "pipelines"
+    with app_client(pipelines) as client, ThreadPoolExecutor(1) as pool:
+        v1 = {"pipeline_wrapper.py": IN_FLIGHT, "answer.txt": "v1"}
+        assert client.post("/deploy_files", json={"name": "flight", "files": v1}).status_code == 200
+        in_flight = pool.submit(client.post, "/flight/run", json={"wait": True})
+        assert gate.entered.wait(30)
+        if change == "overwrite":
+            v2 = {"pipeline_wrapper.py": IN_FLIGHT, "answer.txt": "v2"}
+            assert (
+                client.post("/deploy_files", json={"name": "flight", "files": v2, "overwrite": True}).status_code == 200
+            )
+            assert client.post("/flight/run", json={}).json() == {"result": "v2"}
+        else:
+            assert client.post("/undeploy/flight").status_code == 200
+            assert client.post("/flight/run", json={}).status_code == 404
+        gate.release.set()
+        response = in_flight.result(timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"result": "v1"}
+
+
+WHERE = """\
+import sys
+from pathlib import Path
+
+from hayhooks import BasePipelineWrapper
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        pass
+
+    def run_api(self) -> dict:
+        return {"folder": str(Path(__file__).parent), "module": __name__}
+"""
+
+
+def test_replaced_and_undeployed_versions_are_released(tmp_path: Path, app_client) -> None:
+    import gc
+
+    with app_client(tmp_path / "pipelines") as client:
+        files = {"pipeline_wrapper.py": WHERE}
+        assert client.post("/deploy_files", json={"name": "where", "files": files}).status_code == 200
+        first = client.post("/where/run", json={}).json()["result"]
+        assert Path(first["folder"]).is_dir() and first["module"] in sys.modules
+        assert (
+            client.post("/deploy_files", json={"name": "where", "files": files, "overwrite": True}).status_code == 200
+        )
+        second = client.post("/where/run", json={}).json()["result"]
+        assert second["folder"] != first["folder"]
+        gc.collect()
+        assert not Path(first["folder"]).exists() and first["module"] not in sys.modules
+        assert Path(second["folder"]).is_dir()
+        assert client.post("/undeploy/where").status_code == 200
+        gc.collect()
+        assert not Path(second["folder"]).exists() and second["module"] not in sys.modules

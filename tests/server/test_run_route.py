@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import write_wrapper
 
 HEADER = """\
@@ -86,7 +85,12 @@ class PipelineWrapper(BasePipelineWrapper):
 
 def test_request_model_accepts_json_types_defaults_optional_and_models(serve) -> None:
     body = {
-        "name": "n", "count": 3, "ratio": 0.5, "flag": True, "tags": ["a", "b"], "scores": {"x": 1.5},
+        "name": "n",
+        "count": 3,
+        "ratio": 0.5,
+        "flag": True,
+        "tags": ["a", "b"],
+        "scores": {"x": 1.5},
         "address": {"city": "Rome"},
     }
     with serve({"typed": TYPED}) as client:
@@ -97,8 +101,18 @@ def test_request_model_accepts_json_types_defaults_optional_and_models(serve) ->
     assert minimal.status_code == 200, minimal.text
     assert minimal.json() == {
         "result": {
-            "name": "n", "count": 3, "ratio": 0.5, "flag": True, "tags": ["a", "b"], "scores": {"x": 1.5},
-            "address_is_model": True, "city": "Rome", "zip": 0, "nick": None, "limit": 10, "people": None,
+            "name": "n",
+            "count": 3,
+            "ratio": 0.5,
+            "flag": True,
+            "tags": ["a", "b"],
+            "scores": {"x": 1.5},
+            "address_is_model": True,
+            "city": "Rome",
+            "zip": 0,
+            "nick": None,
+            "limit": 10,
+            "people": None,
         }
     }
     assert full.json()["result"] | {} == minimal.json()["result"] | {"nick": "nn", "limit": 2, "people": ["Oslo"]}
@@ -117,7 +131,13 @@ def test_request_model_accepts_json_types_defaults_optional_and_models(serve) ->
 )
 def test_wrong_fields_are_422_naming_the_field(serve, change: dict, bad_loc: list, error_type: str) -> None:
     body = {
-        "name": "n", "count": 3, "ratio": 0.5, "flag": True, "tags": [], "scores": {}, "address": {"city": "Rome"},
+        "name": "n",
+        "count": 3,
+        "ratio": 0.5,
+        "flag": True,
+        "tags": [],
+        "scores": {},
+        "address": {"city": "Rome"},
     }
     with serve({"typed": TYPED}) as client:
         response = client.post("/typed/run", json={**body, **change})
@@ -208,7 +228,8 @@ class PipelineWrapper(BasePipelineWrapper):
         pass
 
     def run_api(self) -> dict:
-        return {"thread": threading.current_thread().name, "is_main": threading.current_thread() is threading.main_thread()}
+        current = threading.current_thread()
+        return {"thread": current.name, "is_main": current is threading.main_thread()}
 """
 
 ASYNC_THREAD = """
@@ -217,7 +238,8 @@ class PipelineWrapper(BasePipelineWrapper):
         pass
 
     async def run_api_async(self) -> dict:
-        return {"thread": threading.current_thread().name, "is_main": threading.current_thread() is threading.main_thread()}
+        current = threading.current_thread()
+        return {"thread": current.name, "is_main": current is threading.main_thread()}
 """
 
 BOTH = """
@@ -324,10 +346,10 @@ class PipelineWrapper(BasePipelineWrapper):
         pass
 
     def run_api(self, files: Optional[list[UploadFile]] = None, note: str = "", count: int = 1,
-                label: Optional[str] = None, tags: list[str] = []) -> dict:
+                label: Optional[str] = None, tags: list[str] = [], ids: Optional[list[int]] = None) -> dict:
         return {
             "files": [[f.filename, f.file.read().decode()] for f in files or []],
-            "note": note, "count": count, "label": label, "tags": tags,
+            "note": note, "count": count, "label": label, "tags": tags, "ids": ids,
         }
 """
 
@@ -342,13 +364,29 @@ def test_file_uploads_with_form_fields(serve) -> None:
         numeric_strings = client.post(
             "/upload/run", files=[("files", ("c.txt", b"c", "text/plain"))], data={"note": "42", "label": "7"}
         )
+        repeated = client.post(
+            "/upload/run",
+            files=[("files", ("d.txt", b"d", "text/plain"))],
+            data={"tags": ["1", "two"], "ids": ["1", "2"]},
+        )
+        single = client.post("/upload/run", files=[("files", ("e.txt", b"e", "text/plain"))], data={"tags": "solo"})
         no_files = client.post("/upload/run", json={"note": "json body"})
         bad_count = client.post("/upload/run", files=[("files", ("c.txt", b"c", "text/plain"))], data={"count": "x"})
     assert response.status_code == 200, response.text
     assert response.json() == {
-        "result": {"files": [["a.txt", "alpha"], ["b.txt", "beta"]], "note": "hello", "count": 2, "label": None,
-                   "tags": ["x", "y"]}
+        "result": {
+            "files": [["a.txt", "alpha"], ["b.txt", "beta"]],
+            "note": "hello",
+            "count": 2,
+            "label": None,
+            "tags": ["x", "y"],
+            "ids": None,
+        }
     }
+    # List fields may also be sent FastAPI style, repeating the field; a single plain value is a one-item list.
+    assert repeated.status_code == 200, repeated.text
+    assert repeated.json()["result"]["tags"] == ["1", "two"] and repeated.json()["result"]["ids"] == [1, 2]
+    assert single.json()["result"]["tags"] == ["solo"]
     # String fields keep their text even when it looks like JSON.
     assert numeric_strings.status_code == 200, numeric_strings.text
     assert numeric_strings.json()["result"]["note"] == "42"

@@ -91,6 +91,12 @@ def _reported(ctx: typer.Context) -> Iterator[None]:
     except KeyboardInterrupt:
         output.error("Interrupted.")
         raise typer.Exit(130) from None
+    except OSError as exc:  # a local file or folder the command was given cannot be read
+        if _debug(ctx):
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        output.error(f"Cannot read{where}: {exc.strerror or exc}. Check the path and its permissions.")
+        raise typer.Exit(1) from None
     except Exception as exc:
         if _debug(ctx):
             raise

@@ -23,7 +23,9 @@ def _fail(message: str) -> typer.Exit:
 def run(
     host: str = typer.Option(None, "--host", help="Bind address (HAYHOOKS_MCP_HOST, default localhost)."),
     port: int = typer.Option(None, "--port", help="Port (HAYHOOKS_MCP_PORT, default 1417)."),
-    pipelines_dir: str = typer.Option(None, "--pipelines-dir", help="Pipelines deployed at startup (HAYHOOKS_PIPELINES_DIR)."),
+    pipelines_dir: str = typer.Option(
+        None, "--pipelines-dir", help="Pipelines deployed at startup (HAYHOOKS_PIPELINES_DIR)."
+    ),
     additional_python_path: str = typer.Option(
         None, "--additional-python-path", help="Extra folder on sys.path for shared modules."
     ),

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import traceback
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -149,9 +150,20 @@ def load_yaml_source(
     )
 
 
+def _release(package_name: str | None, runtime_dir: Path | None) -> None:
+    if package_name:
+        unload_package(package_name)
+    if runtime_dir is not None:
+        shutil.rmtree(runtime_dir, ignore_errors=True)
+
+
 def discard(pipeline: DeployedPipeline) -> None:
-    """Release what a replaced or undeployed version held (its modules and runtime copy)."""
-    if pipeline.package_name:
-        unload_package(pipeline.package_name)
-    if pipeline.runtime_dir is not None:
-        shutil.rmtree(pipeline.runtime_dir, ignore_errors=True)
+    """Release what a replaced or undeployed version held (its modules and runtime copy).
+
+    Requests still running on this version hold its wrapper and may read its files or import its modules,
+    so the release happens once the wrapper is no longer referenced by anyone.
+    """
+    try:
+        weakref.finalize(pipeline.wrapper, _release, pipeline.package_name, pipeline.runtime_dir)
+    except TypeError:  # a wrapper class with __slots__ and no __weakref__
+        _release(pipeline.package_name, pipeline.runtime_dir)

@@ -41,7 +41,8 @@ def _cors(settings: Settings) -> Middleware:
 
 def create_mcp_app(settings: Settings) -> Starlette:
     state = build_state(settings)
-    transports = HTTPTransports(create_mcp_service(state), bind_host=settings.mcp_host)
+    service = create_mcp_service(state)
+    transports = HTTPTransports(service, bind_host=settings.mcp_host)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -59,6 +60,7 @@ def create_mcp_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.hayhooks = state
+    app.state.mcp_service = service
     return app
 
 

@@ -2,6 +2,7 @@
 
 The transports are added as ordinary routes of the FastAPI app, so app-level middleware (CORS,
 authentication, limits) covers ``/mcp`` and ``/sse`` too; the session manager runs in the app's lifespan.
+With API keys configured, the deploy and undeploy tools need an admin key, like their HTTP routes.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ class MCPUnavailableError(RuntimeError):
 def mount_mcp(app: FastAPI, state: ServerState) -> None:
     if not mcp_available():
         raise MCPUnavailableError(f"HAYHOOKS_SERVE_MCP=true: {INSTALL_HINT}")
+    from hayhooks.server.mcp.access import api_keys_configured
     from hayhooks.server.mcp.server import create_mcp_service
     from hayhooks.server.mcp.transport import HTTPTransports
 
-    service = create_mcp_service(state)
+    service = create_mcp_service(state, changes_need_admin=api_keys_configured(state.settings))
     transports = HTTPTransports(service, bind_host=state.settings.host, stateless=state.settings.workers > 1)
     app.router.routes.extend(transports.routes())
     state.extras.setdefault("lifespan_hooks", []).append(lambda _app: transports.running())

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -33,9 +33,9 @@ SEND_TIMEOUT_SECONDS = 5.0
 
 
 class ToolListNotifier:
-    def __init__(self, registry: Registry, wait_ready: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, registry: Registry, is_ready: Callable[[], bool]) -> None:
         self.registry = registry
-        self.wait_ready = wait_ready
+        self.is_ready = is_ready
         self.bus = InMemorySubscriptionBus()
         self._sessions: dict[object, ServerSession] = {}
 
@@ -73,8 +73,6 @@ class ToolListNotifier:
                     tg.start_soon(self._notify_session, key, session)
 
     async def _broadcast_forever(self, wake: asyncio.Event) -> None:
-        await self.wait_ready()
-        wake.clear()  # changes made by the startup deploy
         while True:
             await wake.wait()
             wake.clear()
@@ -90,6 +88,8 @@ class ToolListNotifier:
         wake = asyncio.Event()
 
         def on_registry_change(event: str, name: str) -> None:
+            if not self.is_ready():  # the startup deploy
+                return
             with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
                 loop.call_soon_threadsafe(wake.set)
 

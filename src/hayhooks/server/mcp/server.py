@@ -64,17 +64,22 @@ class MCPService:
                 self.listen.close()
 
 
-def create_mcp_service(state: ServerState) -> MCPService:
-    notifier = ToolListNotifier(state.registry, state.wait_ready)
+def create_mcp_service(state: ServerState, *, changes_need_admin: bool = False) -> MCPService:
+    """The MCP server for ``state``; ``changes_need_admin`` when API keys guard the hosting app."""
+    notifier = ToolListNotifier(state.registry, lambda: state.ready.is_set())
     listen = ListenHandler(notifier.bus)
 
-    async def list_tools(ctx: ServerRequestContext, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+    async def list_tools(
+        ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
         await state.wait_ready()
         return types.ListToolsResult(tools=tools.list_tools(state.registry))
 
     async def call_tool(ctx: ServerRequestContext, params: types.CallToolRequestParams) -> types.CallToolResult:
         try:
-            return await serving.call_tool(state, params.name, params.arguments or {})
+            return await serving.call_tool(
+                state, params.name, params.arguments or {}, changes_need_admin=changes_need_admin
+            )
         except serving.UnknownToolError as exc:
             raise MCPError(code=types.INVALID_PARAMS, message=str(exc)) from None
 

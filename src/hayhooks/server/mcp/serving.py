@@ -19,6 +19,7 @@ from hayhooks.registry import DeployedPipeline
 from hayhooks.server.admin import serving as admin
 from hayhooks.server.admin.protocol import DeployFilesRequest, UndeployResponse
 from hayhooks.server.errors import error_detail
+from hayhooks.server.mcp.access import ADMIN_KEY_NEEDED, CHANGING_TOOLS, caller_is_admin
 from hayhooks.server.mcp.results import error_result, render
 from hayhooks.server.mcp.schemas import (
     DeployPipelineArguments,
@@ -114,9 +115,14 @@ async def call_pipeline_tool(
         return error_result(f"Pipeline '{pipeline.name}' failed: {error_detail(exc, state.settings.show_tracebacks)}")
 
 
-async def call_tool(state: ServerState, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+async def call_tool(
+    state: ServerState, name: str, arguments: dict[str, Any], *, changes_need_admin: bool = False
+) -> types.CallToolResult:
+    """Run tool ``name``; with ``changes_need_admin``, deploy/undeploy need an admin API key."""
     await state.wait_ready()
     if name in CORE_TOOLS:
+        if changes_need_admin and name in CHANGING_TOOLS and not caller_is_admin():
+            return error_result(ADMIN_KEY_NEEDED)
         return await call_core_tool(state, name, arguments)
     pipeline = state.registry.get(name)
     if pipeline is None or not is_pipeline_tool(pipeline):

@@ -7,6 +7,7 @@ other requests get one JSON object, generators being collected first.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -33,7 +34,17 @@ from hayhooks.server.openai.protocol import (
     now,
 )
 from hayhooks.server.openai.responses_frames import ResponsesEncoder
-from hayhooks.server.openai.sse import Producer, SSEResponse, StreamEncoder, from_async, from_sync, from_values
+from hayhooks.server.openai.sse import (
+    FrameSink,
+    Producer,
+    SSEResponse,
+    StreamEncoder,
+    already_started,
+    call_then_stream,
+    from_async,
+    from_sync,
+    from_values,
+)
 from hayhooks.server.state import ServerState
 from hayhooks.streaming import bind_streaming_defaults
 
@@ -129,12 +140,21 @@ async def run_streamed(
     state: ServerState, pipeline: DeployedPipeline, dispatch: Dispatch, kwargs: dict[str, Any],
     encoder: StreamEncoder, opening: str = "",
 ) -> SSEResponse:
-    """Call the wrapper and stream its answer; the pipeline's run slot is held until the stream ends."""
+    """Call the wrapper and stream its answer; the pipeline's run slot is held until the stream ends.
+
+    A sync method runs on a stream thread that goes on to iterate the generator it returns.
+    """
     _bind_streaming_defaults(state, pipeline)
     slot = run_slot(pipeline, state.settings)
     await slot.__aenter__()
+    sink = FrameSink(asyncio.get_running_loop())
     try:
-        result = await _call(pipeline, dispatch, kwargs)
+        if dispatch.async_method in pipeline.methods:
+            producer = producer_for(await getattr(pipeline.wrapper, dispatch.async_method)(**kwargs), encoder)
+        else:
+            call = functools.partial(getattr(pipeline.wrapper, dispatch.sync_method), **kwargs)
+            streaming, result = await call_then_stream(call, encoder, sink, _is_sync_stream)
+            producer = already_started if streaming else producer_for(result, encoder)
     except BaseException as exc:
         await slot.__aexit__(None, None, None)
         if isinstance(exc, Exception):
@@ -144,7 +164,7 @@ async def run_streamed(
     async def release() -> None:
         await slot.__aexit__(None, None, None)
 
-    return SSEResponse(producer_for(result, encoder), opening=opening, on_close=release)
+    return SSEResponse(producer, sink=sink, opening=opening, on_close=release)
 
 
 # --- shaping the result ---------------------------------------------------------------------------------------------

@@ -10,19 +10,20 @@ wrapper's async generator), and a producer thread stops before its next item and
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import threading
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
+from anyio import CapacityLimiter, to_thread
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 logger = logging.getLogger("hayhooks.openai")
 
-HIGH_WATER = 256  # frames waiting to be sent before the producer pauses
+HIGH_WATER = 256  # frames waiting to be sent before the producer pauses (the first frame is sent on its own)
 CLOSE_TIMEOUT = 5.0  # seconds a wrapper's async generator may take to clean up
 
 
@@ -48,6 +49,7 @@ class FrameSink:
         self._waiter: asyncio.Future | None = None
         self._room: asyncio.Future | None = None
         self._room_event = threading.Event()
+        self._limit = 1  # until the first frame is out, then HIGH_WATER
         self.finished = False
         self.cancelled = False
 
@@ -60,7 +62,7 @@ class FrameSink:
             _wake(waiter)
 
     def full(self) -> bool:
-        return len(self._frames) >= HIGH_WATER
+        return len(self._frames) >= self._limit
 
     async def wait_for_room(self) -> None:
         """Let the sender catch up (also yields to the loop when a generator never awaits)."""
@@ -102,6 +104,7 @@ class FrameSink:
 
     # --- sender ----------------------------------------------------------------------------------------------
     def _made_room(self) -> None:
+        self._limit = HIGH_WATER
         room = self._room
         if room is not None:
             self._room = None
@@ -214,14 +217,10 @@ def from_async(stream: AsyncIterator[Any], encoder: StreamEncoder) -> Producer:
 
 
 def from_sync(items: Iterable[Any], encoder: StreamEncoder) -> Producer:
-    """Produce frames from a sync iterator on a dedicated thread, in the caller's context."""
+    """Produce frames from a sync iterator on a stream thread (it stops at the next item once cancelled)."""
 
     def start(sink: FrameSink) -> Callable[[], None]:
-        context = contextvars.copy_context()
-        thread = threading.Thread(
-            target=context.run, args=(_pump_sync, items, encoder, sink), name="hayhooks-sse", daemon=True
-        )
-        thread.start()
+        _in_stream_thread(_pump_sync, items, encoder, sink)
         return sink.cancel
 
     return start
@@ -239,6 +238,78 @@ def from_values(values: list[Any], encoder: StreamEncoder) -> Producer:
     return start
 
 
+def already_started(sink: FrameSink) -> Callable[[], None]:
+    """The producer of a stream whose thread is already pumping (see ``call_then_stream``)."""
+    return sink.cancel
+
+
+# --- stream threads ---------------------------------------------------------------------------------------------
+# Sync streams occupy a thread for their whole length, so they do not take tokens of anyio's default limiter
+# (shared with every sync run_api); they reuse its idle worker threads, in the caller's context.
+STREAM_THREADS = 100_000
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = weakref.WeakKeyDictionary()
+_running: set[asyncio.Future] = set()
+
+
+def _stream_limiter() -> CapacityLimiter:
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = CapacityLimiter(STREAM_THREADS)
+    return limiter
+
+
+def _in_stream_thread(func: Callable[..., Any], *args: Any) -> None:
+    task = asyncio.ensure_future(to_thread.run_sync(func, *args, limiter=_stream_limiter()))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+
+
+def _settle(future: asyncio.Future, result: Any = None, error: BaseException | None = None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+async def call_then_stream(
+    call: Callable[[], Any], encoder: StreamEncoder, sink: FrameSink, is_stream: Callable[[Any], bool]
+) -> tuple[bool, Any]:
+    """Run a sync wrapper method on a stream thread and, if it returns a sync stream, pump it on the same thread.
+
+    Returns ``(True, None)`` once frames are flowing into ``sink``, or ``(False, result)`` for any other return
+    value. An exception of ``call`` is raised here, before any response is started. One thread hop per request.
+    """
+    loop = asyncio.get_running_loop()
+    answered: asyncio.Future = loop.create_future()
+
+    def report(result: Any = None, error: BaseException | None = None) -> None:
+        try:
+            loop.call_soon_threadsafe(_settle, answered, result, error)
+        except RuntimeError:  # the loop is gone
+            sink.cancelled = True
+
+    def work() -> None:
+        try:
+            result = call()
+        except BaseException as exc:  # noqa: BLE001 - raised again by the awaiting request
+            report(error=exc)
+            return
+        streaming = is_stream(result)
+        report((streaming, None if streaming else result))
+        if streaming:
+            _pump_sync(result, encoder, sink)
+
+    _in_stream_thread(work)
+    try:
+        return await answered
+    except asyncio.CancelledError:
+        sink.cancel()
+        raise
+
+
 # --- response ---------------------------------------------------------------------------------------------------
 class SSEResponse(Response):
     """``text/event-stream`` response fed by a producer; stops the producer when the client disconnects."""
@@ -248,6 +319,7 @@ class SSEResponse(Response):
     def __init__(
         self,
         producer: Producer,
+        sink: FrameSink | None = None,
         opening: str = "",
         on_close: Callable[[], Awaitable[None]] | None = None,
         headers: dict[str, str] | None = None,
@@ -255,6 +327,7 @@ class SSEResponse(Response):
         self.status_code = 200
         self.background = None
         self.producer = producer
+        self.sink = sink
         self.opening = opening
         self.on_close = on_close
         self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})})
@@ -267,7 +340,7 @@ class SSEResponse(Response):
                 await self.on_close()
 
     async def _stream(self, receive: Receive, send: Send) -> None:
-        sink = FrameSink(asyncio.get_running_loop())
+        sink = self.sink or FrameSink(asyncio.get_running_loop())
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         if self.opening:
             await send({"type": "http.response.body", "body": self.opening.encode("utf-8"), "more_body": True})

@@ -42,7 +42,7 @@ def _parse_form_value(raw: str) -> Any:
 
 
 def _accepts_text(annotation: Any) -> bool:
-    """True for ``str``, ``Optional[str]``, unions with ``str`` and string ``Literal``s: keep such form values as sent."""
+    """``str``, ``Optional[str]``, unions with ``str``, string ``Literal``s: keep such form values as sent."""
     if annotation is str:
         return True
     origin = get_origin(annotation)
@@ -53,10 +53,33 @@ def _accepts_text(annotation: Any) -> bool:
     return False
 
 
+def _list_item_annotation(annotation: Any) -> Any | None:
+    """The item type of ``list[X]`` / ``Optional[list[X]]`` (``Any`` for a bare list); ``None`` when not a list."""
+    origin = get_origin(annotation)
+    if annotation is list or origin in (list, set, frozenset):
+        args = get_args(annotation)
+        return args[0] if args else Any
+    if origin is Union or origin is types.UnionType:
+        for arg in get_args(annotation):
+            item = _list_item_annotation(arg)
+            if item is not None:
+                return item
+    return None
+
+
+def _form_value(annotation: Any, raws: list[str]) -> Any:
+    item = _list_item_annotation(annotation)
+    # A list field arrives as a JSON array in one form field, or as the same field repeated (FastAPI style).
+    if item is not None and (len(raws) > 1 or not raws[0].lstrip().startswith("[")):
+        return [raw if _accepts_text(item) else _parse_form_value(raw) for raw in raws]
+    raw = raws[-1]
+    return raw if _accepts_text(annotation) else _parse_form_value(raw)
+
+
 async def _read_multipart(request: Request, signature: RunSignature) -> tuple[dict[str, Any], dict[str, Any]]:
     form = await request.form()
     files: dict[str, list[UploadFile]] = {name: [] for name in signature.file_params}
-    values: dict[str, Any] = {}
+    raw_values: dict[str, list[str]] = {}
     fields = signature.request_model.model_fields
     for key, value in form.multi_items():
         if isinstance(value, UploadFile):
@@ -64,8 +87,10 @@ async def _read_multipart(request: Request, signature: RunSignature) -> tuple[di
             if target is not None:
                 files[target].append(value)
             continue
-        annotation = fields[key].annotation if key in fields else None
-        values[key] = value if _accepts_text(annotation) else _parse_form_value(value)
+        raw_values.setdefault(key, []).append(value)
+    values = {
+        key: _form_value(fields[key].annotation if key in fields else None, raws) for key, raws in raw_values.items()
+    }
     return values, {name: items or None for name, items in files.items()}
 
 

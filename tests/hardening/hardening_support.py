@@ -1,0 +1,189 @@
+"""Pipelines and helpers shared by the production-hardening tests."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable
+
+import httpx
+
+INVOKE_KEY = "inv-3f9a1c7e5b2d4086a1e0c9b8d7f6e5a4"
+ADMIN_KEY = "adm-8c1e4b7a2d5f4e90b3a6c9d2e5f8a1b4"
+FILE_INVOKE_KEY = "file-inv-0b7e2c9d4a6f4c18a2e5b8d1c4f7a0e3"
+FILE_ADMIN_KEY = "file-adm-5d2a8f1c6b3e4a97b0c3d6e9f2a5b8c1"
+ALL_KEYS = (INVOKE_KEY, ADMIN_KEY, FILE_INVOKE_KEY, FILE_ADMIN_KEY)
+
+# Reports what a wrapper can see of the request it serves (sync: runs on a worker thread).
+CONTEXT_SYNC = """
+from hayhooks import BasePipelineWrapper, get_request_context, log
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        self.pipeline = None
+
+    def run_api(self, text: str) -> dict:
+        ctx = get_request_context()
+        log.info("context wrapper ran for {}", text)
+        return {
+            "text": text,
+            "key_id": ctx.key_id,
+            "request_id": ctx.request_id,
+            "custom": ctx.headers.get("x-custom"),
+            "has_authorization": "authorization" in ctx.headers or "x-api-key" in ctx.headers,
+        }
+"""
+
+CONTEXT_ASYNC = """
+from hayhooks import BasePipelineWrapper, get_request_context
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        self.pipeline = None
+
+    async def run_api_async(self, text: str) -> dict:
+        ctx = get_request_context()
+        return {"text": text, "key_id": ctx.key_id, "request_id": ctx.request_id, "custom": ctx.headers.get("x-custom")}
+"""
+
+# A Haystack pipeline that sleeps: sync, so a timed-out run keeps its thread (and run slot) until it ends.
+SLEEPY = """
+from haystack import Pipeline
+from test_components import Sleep
+from hayhooks import BasePipelineWrapper
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    max_concurrent_runs = 1
+    max_queued_runs = 1
+
+    def setup(self) -> None:
+        self.pipeline = Pipeline()
+        self.pipeline.add_component("sleep", Sleep())
+
+    def run_api(self, text: str, seconds: float = 0.0) -> str:
+        return self.pipeline.run({"sleep": {"text": text, "seconds": seconds}})["sleep"]["text"]
+"""
+
+# Async: a timed-out run is cancelled; `cancelled` reports how many were.
+HANGING = """
+import asyncio
+
+from hayhooks import BasePipelineWrapper
+
+CANCELLED = []
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    request_timeout = 1
+
+    def setup(self) -> None:
+        self.pipeline = None
+
+    async def run_api_async(self, action: str) -> int:
+        if action == "hang":
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                CANCELLED.append(1)
+                raise
+        return len(CANCELLED)
+"""
+
+UPPER = """
+from haystack import Pipeline
+from test_components import Upper
+from hayhooks import BasePipelineWrapper
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        self.pipeline = Pipeline()
+        self.pipeline.add_component("upper", Upper())
+
+    def run_api(self, text: str) -> str:
+        return self.pipeline.run({"upper": {"text": text}})["upper"]["text"]
+
+    def run_chat_completion(self, model: str, messages: list[dict], body: dict) -> str:
+        return self.pipeline.run({"upper": {"text": messages[-1]["content"]}})["upper"]["text"]
+"""
+
+SLOW_SETUP = """
+import time
+
+from hayhooks import BasePipelineWrapper
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        time.sleep(3)
+        self.pipeline = None
+
+    def run_api(self, text: str) -> str:
+        return text
+"""
+
+YAML_UPPER = """
+components:
+  upper:
+    type: test_components.Upper
+    init_parameters: {}
+connections: []
+inputs:
+  text: upper.text
+outputs:
+  text: upper.text
+"""
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def metric_value(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in a Prometheus text exposition (0 when absent)."""
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0])) if "{" in line else {}
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30, what: str = "condition") -> None:
+    """Poll ``check`` (bounded); fail if it never holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if check():
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def launch(pipelines_dir, log_dir, env: dict[str, str] | None = None, args: list[str] | None = None, wait: bool = True):
+    """``hayhooks run`` in a subprocess for a module-scoped fixture; the caller must ``.stop()`` it."""
+    import subprocess
+
+    from conftest import HAYHOOKS, ServerProcess, base_env, free_port
+
+    port = free_port()
+    log_path = log_dir / f"server-{port}.log"
+    command = [*HAYHOOKS, "run", "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            [*command, *(args or [])], env=base_env(**(env or {})), stdout=log_file, stderr=subprocess.STDOUT,
+            cwd=log_dir, start_new_session=True,
+        )
+    server = ServerProcess(proc, port, log_path)
+    if wait:
+        try:
+            server.wait_ready()
+        except BaseException:
+            server.stop()
+            raise
+    return server
