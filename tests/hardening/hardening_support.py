@@ -49,24 +49,32 @@ class PipelineWrapper(BasePipelineWrapper):
         return {"text": text, "key_id": ctx.key_id, "request_id": ctx.request_id, "custom": ctx.headers.get("x-custom")}
 """
 
-# A Haystack pipeline that sleeps: sync, so a timed-out run keeps its thread (and run slot) until it ends.
-SLEEPY = """
+# Sync runs that block until the test creates the file named by `gate` (bounded), so a test decides when a
+# run ends instead of guessing durations. A timed-out sync run keeps its thread (and run slot) until then.
+GATED = """
+import time
+from pathlib import Path
+
 from haystack import Pipeline
-from test_components import Sleep
+from test_components import Upper
 from hayhooks import BasePipelineWrapper
 
 
 class PipelineWrapper(BasePipelineWrapper):
-    max_concurrent_runs = 1
-    max_queued_runs = 1
+    {limits}
 
     def setup(self) -> None:
         self.pipeline = Pipeline()
-        self.pipeline.add_component("sleep", Sleep())
+        self.pipeline.add_component("upper", Upper())
 
-    def run_api(self, text: str, seconds: float = 0.0) -> str:
-        return self.pipeline.run({"sleep": {"text": text, "seconds": seconds}})["sleep"]["text"]
+    def run_api(self, text: str, gate: str = "") -> str:
+        deadline = time.monotonic() + 60
+        while gate and not Path(gate).exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.pipeline.run({{"upper": {{"text": text}}}})["upper"]["text"]
 """
+SLEEPY = GATED.format(limits="max_concurrent_runs = 1\n    max_queued_runs = 1")
+STUCK = GATED.format(limits="request_timeout = 1")
 
 # Async: a timed-out run is cancelled; `cancelled` reports how many were.
 HANGING = """
@@ -187,3 +195,18 @@ def launch(pipelines_dir, log_dir, env: dict[str, str] | None = None, args: list
             server.stop()
             raise
     return server
+
+# A YAML pipeline with its own request timeout as a top-level key.
+YAML_STUCK = """
+components:
+  sleep:
+    type: test_components.Sleep
+    init_parameters: {}
+connections: []
+inputs:
+  text: sleep.text
+  seconds: sleep.seconds
+outputs:
+  text: sleep.text
+request_timeout: 1
+"""

@@ -23,7 +23,7 @@ WORKER_HEADER = "x-hayhooks-worker"
 
 # A Haystack pipeline (the Sleep test component) whose answer names the code version that ran it. With
 # `started`, it first writes that file, so a test knows the run is in flight before changing anything.
-VERSIONED = '''
+VERSIONED = """
 from pathlib import Path
 
 from haystack import Pipeline
@@ -43,7 +43,7 @@ class PipelineWrapper(BasePipelineWrapper):
             Path(started).write_text(CODE_VERSION)
         result = self.pipeline.run({{"sleep": {{"text": text, "seconds": seconds}}}})
         return {{"code_version": CODE_VERSION, "text": result["sleep"]["text"]}}
-'''
+"""
 
 
 def versioned_wrapper(version: str) -> str:
@@ -124,7 +124,11 @@ def start_prefixed_server(prefix: list[str], pipelines_dir: Path, log_dir: Path)
     command = [*HAYHOOKS, "run", "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            [*prefix, *command], env=base_env(), stdout=log_file, stderr=subprocess.STDOUT, cwd=log_dir,
+            [*prefix, *command],
+            env=base_env(),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=log_dir,
             start_new_session=True,
         )
     server = ServerProcess(proc, port, log_path)
@@ -185,7 +189,9 @@ class Nginx:
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.proc = subprocess.Popen(
             [nginx, "-e", str(self.tmp / "startup.log"), "-c", str(self.conf), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=open(self.tmp / "stderr.log", "wb"), start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.tmp / "stderr.log", "wb"),
+            start_new_session=True,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

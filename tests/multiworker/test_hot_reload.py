@@ -39,6 +39,7 @@ outputs:
 def shout(client, text: str = "a"):
     return client.post("/shout/run", json={"text": text}).json()["result"]["suffix"]["text"]
 
+
 CONVERGE_SECONDS = 2.0
 
 

@@ -79,7 +79,11 @@ def test_events_name_only_the_touched_pipelines(tmp_path: Path) -> None:
 
 def test_caches_and_vcs_churn_are_ignored(tmp_path: Path) -> None:
     root = tmp_path / "p"
-    events = [(1, f"{root}/alpha/__pycache__/x.cpython-311.pyc"), (1, f"{root}/.git/objects/ab/cdef"), (2, f"{root}/alpha/x.swp")]
+    events = [
+        (1, f"{root}/alpha/__pycache__/x.cpython-311.pyc"),
+        (1, f"{root}/.git/objects/ab/cdef"),
+        (2, f"{root}/alpha/x.swp"),
+    ]
     assert affected_names(root, events) == set()
 
 

@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, Generator
 from haystack import Pipeline
 from haystack.components.builders import ChatPromptBuilder
 from haystack.dataclasses import ChatMessage
-from test_components import FakeChatGenerator, RUNNING_GENERATORS, Upper
+from test_components import FakeChatGenerator, RUNNING_GENERATORS, Upper, WordStreamer
 
 from hayhooks import (
     BasePipelineWrapper,
@@ -238,6 +238,25 @@ class PipelineWrapper(BasePipelineWrapper):
         return async_streaming_generator(self.pipeline, pipeline_run_args={"prompt": {"q": "endless"}})
 """
 
+# Two streaming components: which ones stream comes from the wrapper attribute, else the server setting.
+TWO_STREAMERS = """
+class PipelineWrapper(BasePipelineWrapper):
+    STREAMING
+
+    def setup(self) -> None:
+        self.pipeline = Pipeline()
+        self.pipeline.add_component("first", WordStreamer(prefix="a:"))
+        self.pipeline.add_component("second", WordStreamer(prefix="b:"))
+        self.pipeline.connect("first.text", "second.text")
+
+    def run_api(self, text: str) -> Generator:
+        return streaming_generator(self.pipeline, pipeline_run_args={"first": {"text": text}})
+
+    async def run_chat_completion_async(self, model: str, messages: list[dict], body: dict) -> AsyncGenerator:
+        args = {"first": {"text": get_last_user_message(messages)}}
+        return async_streaming_generator(self.pipeline, pipeline_run_args=args)
+"""
+
 YAML_PIPELINE = """
 components:
   upper:
@@ -260,6 +279,8 @@ CHAT_WRAPPERS = {
     "fails_early": FAILS_EARLY,
     "fails_midstream": FAILS_MIDSTREAM,
     "gate": GATE,
+    "streams_default": TWO_STREAMERS.replace("STREAMING", "pass"),
+    "streams_first": TWO_STREAMERS.replace("STREAMING", 'streaming_components = ["first"]'),
 }
 
 

@@ -22,7 +22,7 @@ QUESTION = [{"role": "user", "content": "hello there"}]
 def server(tmp_path_factory: pytest.TempPathFactory):
     workdir: Path = tmp_path_factory.mktemp("openai-chat")
     pipelines = write_pipelines(workdir / "pipelines", CHAT_WRAPPERS, {"yaml_upper": YAML_PIPELINE})
-    with running_server(workdir, pipelines) as running:
+    with running_server(workdir, pipelines, env={"HAYHOOKS_STREAMING_COMPONENTS": "all"}) as running:
         yield running
 
 
@@ -174,6 +174,17 @@ def test_chunks_reach_the_client_while_the_answer_is_produced(server) -> None:
                     opened = httpx.post(server.url + "/gate/run", json={"name": "chat-gate"}, timeout=10)
                     assert opened.status_code == 200
     assert received == ["first ", "released"]
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"), [("streams_default", "a:x a:y b:x b:y "), ("streams_first", "a:x a:y ")]
+)
+def test_streaming_components_from_wrapper_then_server_setting(client: OpenAI, server, model: str, expected: str):
+    """HAYHOOKS_STREAMING_COMPONENTS=all on this server; ``streams_first`` overrides it with its own setting."""
+    stream = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "x y"}], stream=True)
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in stream) == expected
+    over_rest = httpx.post(f"{server.url}/{model}/run", json={"text": "x y"})
+    assert over_rest.text == expected
 
 
 # --- errors ---------------------------------------------------------------------------------------------------------

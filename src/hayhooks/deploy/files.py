@@ -176,7 +176,9 @@ def _hidden_sibling(target: Path, tag: str) -> Path:
     return target.with_name(f".{target.name}.{tag}-{uuid.uuid4().hex[:8]}")
 
 
-_OWN_HIDDEN_RE = re.compile(r"^\.(?P<entry>.+?)(?:\.(?:staging|old|removed)-[0-9a-f]{8}|" + re.escape(MANAGED_MARKER) + ")$")
+_OWN_HIDDEN_RE = re.compile(
+    r"^\.(?P<entry>.+?)(?:\.(?:staging|old|removed)-[0-9a-f]{8}|" + re.escape(MANAGED_MARKER) + ")$"
+)
 
 
 def hidden_owner(entry_name: str) -> str | None:

@@ -154,9 +154,7 @@ class DirectorySync:
             self._load(name, path, version, current, result)
             return False
 
-    def _load(
-        self, name: str, path: Path, version: str, current: DeployedPipeline | None, result: SyncResult
-    ) -> None:
+    def _load(self, name: str, path: Path, version: str, current: DeployedPipeline | None, result: SyncResult) -> None:
         try:
             pipeline = self.deployer.load_from_disk(name, path)
         except Exception as exc:

@@ -143,8 +143,15 @@ class PipelineWatcher:
         which covers whatever changed before the watch was in place."""
         next_full = 0.0
         batches = watchfiles.watch(
-            self.root, watch_filter=None, debounce=DEBOUNCE_MS, step=STEP_MS, rust_timeout=TICK_MS,
-            yield_on_timeout=True, stop_event=self._stop, raise_interrupt=False, ignore_permission_denied=True,
+            self.root,
+            watch_filter=None,
+            debounce=DEBOUNCE_MS,
+            step=STEP_MS,
+            rust_timeout=TICK_MS,
+            yield_on_timeout=True,
+            stop_event=self._stop,
+            raise_interrupt=False,
+            ignore_permission_denied=True,
         )
         for changes in batches:
             if dir_identity(self.root) != identity:

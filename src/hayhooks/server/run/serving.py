@@ -12,7 +12,7 @@ from hayhooks.registry import DeployedPipeline
 from hayhooks.server.limits import run_limited
 from hayhooks.server.run.protocol import encode_result
 from hayhooks.settings import Settings
-from hayhooks.streaming import SSEStream, chunk_text, sse_event
+from hayhooks.streaming import SSEStream, bind_streaming_defaults, chunk_text, sse_event
 
 
 async def call_run_api(
@@ -25,6 +25,9 @@ async def call_run_api(
     """
     wrapper = pipeline.wrapper
     func = wrapper.run_api_async if pipeline.run_is_async else wrapper.run_api
+    if pipeline.streaming_components is not None or settings is not None:  # defaults for streaming_generator
+        own = pipeline.streaming_components
+        bind_streaming_defaults(own if own is not None else settings.streaming_components)  # type: ignore[union-attr]
     return await run_limited(pipeline, settings, func, **kwargs)
 
 
