@@ -61,6 +61,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ours", default=DEFAULT_OURS, help="our `hayhooks` script (default: %(default)s)")
     parser.add_argument("--out", default=str(RESULTS_FILE), help="markdown file for the tables")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        help="before each section, wait up to this many seconds for other load on the machine to stop"
+        " (default 60, --quick 10, 0 to not wait)",
+    )
     parser.add_argument("--keep-work", action="store_true", help="keep the temporary work dir (server logs)")
     args = parser.parse_args(argv)
     unknown = {s for s in args.only.split(",") if s} - set(SECTIONS)
@@ -152,6 +158,27 @@ def noise_line(before: list[int], own_before: float, load_before: str) -> str:
             f" machine's CPU time, and the hypervisor stole {100 * delta[7] / total:.0f}%"
         )
     return text
+
+
+def wait_for_quiet(max_wait: float, threshold: float = 0.25) -> None:
+    """Before a section, wait (bounded) until other processes leave most of the CPUs idle."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        before = cpu_counters()
+        time.sleep(1.0)
+        after = cpu_counters()
+        if not before or not after:
+            return
+        delta = [a - b for a, b in zip(after, before, strict=False)]
+        total = sum(delta[:8]) or 1
+        busy = (total - delta[3] - delta[4]) / total
+        if busy <= threshold:
+            return
+        if time.monotonic() >= deadline:
+            say(f"    (machine still {100 * busy:.0f}% busy with other work: measuring anyway)")
+            return
+        say(f"    (machine {100 * busy:.0f}% busy with other work: waiting for it to calm down)")
+        time.sleep(4.0)
 
 
 def smoke(specs: list[ServerSpec], cfg: Config, work: Path) -> int:
@@ -253,8 +280,11 @@ def main(argv: list[str]) -> int:
 
         sections = [s for s in SECTIONS if not args.only or s in args.only.split(",")]
         results = Results()
+        quiet_wait = args.quiet_wait if args.quiet_wait is not None else (10.0 if args.quick else 60.0)
         for section in sections:
             say(f"== {section}")
+            if quiet_wait > 0:
+                wait_for_quiet(quiet_wait)
             run_section(section, cfg, specs, work, results)
 
         labels = {spec.key: spec.label for spec in specs}

@@ -25,6 +25,8 @@ import pytest
 
 TESTS_DIR = Path(__file__).parent
 HAYHOOKS = [sys.executable, "-m", "hayhooks"]
+# Haystack decides at import time whether to send telemetry; in-process tests must stay off the network.
+os.environ["HAYSTACK_TELEMETRY_ENABLED"] = "False"
 # Test components live in tests/components; YAML pipelines need their module on the allowlist.
 COMPONENTS_PATH = str(TESTS_DIR / "components")
 

@@ -108,11 +108,17 @@ class ServerProcess:
         return len(session_pids(self.pid))
 
     def log_tail(self, lines: int = 25) -> str:
+        """The end of the server's log, without the access-log lines of our /status polling."""
         try:
             text = self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
+        kept = [line for line in text.splitlines() if "GET /status" not in line]
+        warnings = [line for line in kept if any(word in line for word in ("WARNING", "ERROR", "Traceback"))]
+        tail = kept[-lines:]
+        # Warnings and errors from earlier in the log matter most when a pipeline is missing.
+        earlier = [line for line in warnings[-10:] if line not in tail]
+        return "\n".join(earlier + tail)
 
     def stop(self, grace: float = 8.0) -> None:
         """SIGTERM our process group, then SIGKILL it if it is still there after ``grace`` seconds."""

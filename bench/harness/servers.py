@@ -112,26 +112,33 @@ def start(
     )
     wanted = set(expected)
     deadline = server.started_at + timeout
-    last_seen: list = []
+    last_seen: set = set()
+    unchanged_since: float | None = None  # when /status last showed a different pipeline list
     while True:
         now = time.perf_counter()
         if not server.alive():
             tail = server.log_tail()
             server.stop()
             raise ServerStartError(f"{spec.label} exited with code {server.popen.returncode}:\n{tail}")
-        if now > deadline:
+        # Once /status answers, a list that stays incomplete for a while will stay so (a pipeline
+        # failed to load); with several workers another worker may still be loading, so wait longer.
+        stuck = unchanged_since is not None and now - unchanged_since > (10.0 if workers == 1 else 40.0)
+        if now > deadline or stuck:
             tail = server.log_tail()
             server.stop()
-            missing = sorted(wanted - set(last_seen))[:5]
-            raise ServerStartError(
-                f"{spec.label} did not list all pipelines within {timeout:.0f}s (missing e.g. {missing}):\n{tail}"
-            )
+            missing = sorted(wanted - last_seen)[:5]
+            why = f"within {timeout:.0f}s" if not stuck else "(its list stopped changing)"
+            raise ServerStartError(f"{spec.label} did not list all pipelines {why}, missing e.g. {missing}:\n{tail}")
         status = try_status(port, timeout=2.0)
-        if status is not None:
-            last_seen = status.get("pipelines") or []
-            if wanted.issubset(last_seen):
-                return server, time.perf_counter() - server.started_at
-        time.sleep(0.01)
+        if status is None:
+            time.sleep(0.01)
+            continue
+        seen = set(status.get("pipelines") or [])
+        if wanted.issubset(seen):
+            return server, time.perf_counter() - server.started_at
+        if seen != last_seen or unchanged_since is None:
+            last_seen, unchanged_since = seen, now
+        time.sleep(0.05)
 
 
 def wait_idle(server: procs.ServerProcess, min_processes: int = 1, limit: float = 30.0) -> int:

@@ -64,15 +64,19 @@ def say(message: str) -> None:
 
 
 def _start_or_fail(results, section, keys, spec, work, tag, pdir, expected, workers=1):
-    try:
-        return start(spec, work, tag, pdir, expected, workers=workers)
-    except ServerStartError as exc:
-        say(f"    ! {spec.label} failed to start: {str(exc).splitlines()[0]}")
-        for line in str(exc).splitlines()[1:]:
-            say(f"      | {line}")
-        for key in keys:
-            results.fail(section, key, spec.key, "failed to start")
-        return None, None
+    """Start a server, retrying once; after two failures mark ``keys`` of ``section`` as failed."""
+    for attempt in (1, 2):
+        try:
+            return start(spec, work, tag, pdir, expected, workers=workers)
+        except ServerStartError as exc:
+            first, *rest = str(exc).splitlines()
+            say(f"    ! {spec.label} failed to start (attempt {attempt} of 2): {first}")
+            for line in rest:
+                say(f"      | {line[:300]}")
+            results.notes.append(f"{section}: {spec.label} failed to start (attempt {attempt} of 2): {first[:200]}")
+    for key in keys:
+        results.fail(section, key, spec.key, "failed to start")
+    return None, None
 
 
 def _unavailable(results, section, keys, spec) -> bool:

@@ -155,3 +155,17 @@ def test_a_missing_key_file_stops_the_server(start_server, tmp_path: Path) -> No
     server = start_server(tmp_path / "p", env={"HAYHOOKS_API_KEYS_FILE": str(tmp_path / "absent.keys")}, wait=False)
     assert server.proc.wait(60) != 0
     assert "HAYHOOKS_API_KEYS_FILE" in server.log()
+
+
+def test_open_server_on_a_public_address_warns_once_at_startup(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from hayhooks.server.app import create_app
+    from hayhooks.settings import Settings
+
+    def warnings_for(**settings) -> list[str]:
+        capsys.readouterr()
+        create_app(Settings(_env_file=None, pipelines_dir=str(tmp_path / "p"), watch_pipelines_dir=False, **settings))
+        return [line for line in capsys.readouterr().err.splitlines() if "No API keys configured" in line]
+
+    assert len(warnings_for(host="0.0.0.0")) == 1
+    assert warnings_for(host="127.0.0.1") == []
+    assert warnings_for(host="0.0.0.0", api_keys=[INVOKE_KEY]) == []

@@ -72,33 +72,47 @@ _NOT_DEPLOY_FAILURES = frozenset({401, 403, 413, 429})
 
 
 class RequestRecorder:
-    """Called by the request-context middleware once per request with its status and duration."""
+    """Called by the request-context middleware once per request with its status and duration.
+
+    What a path is (route kind, pipeline name in ``/NAME/run``) is worked out once per distinct path and
+    cached (up to ``_MAX_PATHS`` paths, so a scan of random URLs cannot grow it without bound).
+    """
+
+    _MAX_PATHS = 4096
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self._counters: dict[tuple[str, str, int], Any] = {}
-        self._timers: dict[tuple[str, str], Any] = {}
+        self._paths: dict[str, tuple[str, str | None, bool]] = {}
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
-    def labels_for(self, scope: dict[str, Any], ctx: RequestContext) -> tuple[str, str, str]:
-        path = route_path(scope)
-        kind = route_kind(path)
-        pipeline = ctx.pipeline
-        if pipeline is None and kind == "run":
-            name = run_route_pipeline(path)
-            pipeline = name if name is not None and name in self.registry else None
-        return path, kind, pipeline or ""
+    def _describe(self, scope: dict[str, Any]) -> tuple[str, str | None, bool]:
+        raw = scope["path"]
+        described = self._paths.get(raw)
+        if described is None:
+            path = route_path(scope)
+            kind = route_kind(path)
+            described = (kind, run_route_pipeline(path) if kind == "run" else None, path in _DEPLOY_PATHS)
+            if len(self._paths) < self._MAX_PATHS:
+                self._paths[raw] = described
+        return described
+
+    def _metrics_for(self, kind: str, pipeline: str, status: int) -> tuple[Any, Any]:
+        key = (kind, pipeline, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (REQUESTS.labels(kind, pipeline, str(status)), REQUEST_SECONDS.labels(kind, pipeline))
+            self._children[key] = children
+        return children
 
     def __call__(self, scope: dict[str, Any], ctx: RequestContext, status: int, seconds: float) -> None:
-        path, kind, pipeline = self.labels_for(scope, ctx)
-        counter = self._counters.get((kind, pipeline, status))
-        if counter is None:
-            counter = self._counters[(kind, pipeline, status)] = REQUESTS.labels(kind, pipeline, str(status))
-        timer = self._timers.get((kind, pipeline))
-        if timer is None:
-            timer = self._timers[(kind, pipeline)] = REQUEST_SECONDS.labels(kind, pipeline)
+        kind, run_name, is_deploy = self._describe(scope)
+        pipeline = ctx.pipeline
+        if pipeline is None:
+            pipeline = run_name if run_name is not None and run_name in self.registry else ""
+        counter, timer = self._metrics_for(kind, pipeline, status)
         counter.inc()
         timer.observe(seconds)
-        if kind == "admin" and status >= 400 and status not in _NOT_DEPLOY_FAILURES and path in _DEPLOY_PATHS:
+        if is_deploy and status >= 400 and status not in _NOT_DEPLOY_FAILURES:
             DEPLOY_FAILURES.labels("http").inc()
 
 

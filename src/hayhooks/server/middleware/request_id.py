@@ -8,9 +8,9 @@ the response status and duration (used for metrics), so one ``send`` wrapper ser
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +30,7 @@ def incoming_request_id(headers: list[tuple[bytes, bytes]]) -> str | None:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 128 random bits, cheaper than uuid4
 
 
 class RequestContextMiddleware:

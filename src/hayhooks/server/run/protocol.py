@@ -23,7 +23,10 @@ class RequestBodyError(Exception):
 
 
 def _body_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    errors = json.loads(exc.json(include_url=False))
+    try:
+        errors = json.loads(exc.json(include_url=False))
+    except ValueError:  # the offending input cannot be echoed (e.g. a body that is not UTF-8): leave it out
+        errors = json.loads(exc.json(include_url=False, include_input=False))
     for error in errors:
         error["loc"] = ["body", *error.get("loc", [])]
     return errors
