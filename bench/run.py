@@ -65,7 +65,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--quiet-wait",
         type=float,
         help="before each section, wait up to this many seconds for other load on the machine to stop"
-        " (default 60, --quick 10, 0 to not wait)",
+        " (default 30, --quick 10, 0 to not wait)",
     )
     parser.add_argument("--keep-work", action="store_true", help="keep the temporary work dir (server logs)")
     args = parser.parse_args(argv)
@@ -280,7 +280,7 @@ def main(argv: list[str]) -> int:
 
         sections = [s for s in SECTIONS if not args.only or s in args.only.split(",")]
         results = Results()
-        quiet_wait = args.quiet_wait if args.quiet_wait is not None else (10.0 if args.quick else 60.0)
+        quiet_wait = args.quiet_wait if args.quiet_wait is not None else (10.0 if args.quick else 30.0)
         for section in sections:
             say(f"== {section}")
             if quiet_wait > 0:

@@ -107,10 +107,12 @@ class Report:
         cfg = self.cfg
         table = Table(["workload", "metric", "reference", "ours", "floor", "ours vs ref"])
 
-        def row(workload, metric, section, key, field=None, digits=2, floor=False, higher_is_better=False):
+        def row(
+            workload, metric, section, key, field=None, digits=2, floor=False, higher_is_better=False, compare=True
+        ):
             ref = self._med(section, key, "ref", field)
             ours = self._med(section, key, "ours", field)
-            ratio = _div(ours, ref)
+            ratio = _div(ours, ref) if compare else None
             text = _ratio(ratio) if ratio is not None else "–"
             if ratio is not None:
                 text += " (higher is better)" if higher_is_better else ""
@@ -148,7 +150,7 @@ class Report:
             row(label, "first chunk p50 ms", "stream", clients, "ttfc_p50_ms", 2, True)
             row(label, "first chunk p99 ms", "stream", clients, "ttfc_p99_ms", 2, True)
             row(label, "server CPU us/chunk", "stream", clients, "cpu_us_per_chunk", 1, True)
-            row(label, "client busy % of a core", "stream", clients, "client_busy_pct", 0, True)
+            row(label, "client busy % of a core", "stream", clients, "client_busy_pct", 0, True, compare=False)
         for preloaded in cfg.deploy_preloaded if "deploy" in on else ():
             label = f"deploy, {preloaded} already deployed"
             row(label, "POST /deploy_files ms", "deploy", preloaded, "deploy_ms", 1)

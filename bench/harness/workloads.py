@@ -73,7 +73,9 @@ def _start_or_fail(results, section, keys, spec, work, tag, pdir, expected, work
             say(f"    ! {spec.label} failed to start (attempt {attempt} of 2): {first}")
             for line in rest:
                 say(f"      | {line[:300]}")
-            results.notes.append(f"{section}: {spec.label} failed to start (attempt {attempt} of 2): {first[:200]}")
+            results.notes.append(
+                f"{section}: {spec.label} failed to start (attempt {attempt} of 2): {first.rstrip(':')[:200]}"
+            )
     for key in keys:
         results.fail(section, key, spec.key, "failed to start")
     return None, None
