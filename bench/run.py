@@ -228,11 +228,14 @@ def smoke(specs: list[ServerSpec], cfg: Config, work: Path) -> int:
                     "overwrite": False,
                     "save_files": False,
                 }
-                reply = request(server.port, "POST", "/deploy_files", json.dumps(payload).encode())
-                checks.append(("POST /deploy_files", None if reply.status == 200 else f"HTTP {reply.status}"))
-                schema = request(server.port, "GET", "/openapi.json")
-                listed = schema.status == 200 and b"/smoke_hot/run" in schema.body
-                checks.append(("GET /openapi.json lists it", None if listed else f"HTTP {schema.status}"))
+                try:
+                    reply = request(server.port, "POST", "/deploy_files", json.dumps(payload).encode())
+                    checks.append(("POST /deploy_files", None if reply.status == 200 else f"HTTP {reply.status}"))
+                    schema = request(server.port, "GET", "/openapi.json")
+                    listed = schema.status == 200 and b"/smoke_hot/run" in schema.body
+                    checks.append(("GET /openapi.json lists it", None if listed else f"HTTP {schema.status}"))
+                except OSError as exc:
+                    checks.append(("runtime deploy", str(exc)))
         finally:
             server.stop()
         for what, problem in checks:

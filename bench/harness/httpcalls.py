@@ -32,6 +32,9 @@ def request(port: int, method: str, path: str, payload=None, timeout: float = 30
         response = conn.getresponse()
         data = response.read()
         return Reply(response.status, data, time.perf_counter() - started)
+    except http.client.HTTPException as exc:
+        # Malformed or cut-off answers count as connection problems for the callers.
+        raise ConnectionError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
     finally:
         conn.close()
 

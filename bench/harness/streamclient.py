@@ -237,6 +237,8 @@ def stream_once(port: int, model: str) -> tuple[int, float | None]:
         conn = _Connection(port)
         try:
             return await _stream_once(conn, _build_request(port, model))
+        except (asyncio.IncompleteReadError, asyncio.TimeoutError, asyncio.LimitOverrunError) as exc:
+            raise StreamError(f"{type(exc).__name__}: {exc}") from exc
         finally:
             await conn.close()
 

@@ -184,3 +184,13 @@ class FakeChatGenerator:
         finally:
             RUNNING_GENERATORS.add(-1)
         return {"replies": [reply()]}
+
+
+_GATES: dict = {}
+
+
+def gate(name: str):
+    """A named ``threading.Event`` shared by every pipeline of the process (tests open it over HTTP)."""
+    import threading
+
+    return _GATES.setdefault(name, threading.Event())

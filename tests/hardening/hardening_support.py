@@ -184,8 +184,12 @@ def launch(pipelines_dir, log_dir, env: dict[str, str] | None = None, args: list
     command = [*HAYHOOKS, "run", "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            [*command, *(args or [])], env=base_env(**(env or {})), stdout=log_file, stderr=subprocess.STDOUT,
-            cwd=log_dir, start_new_session=True,
+            [*command, *(args or [])],
+            env=base_env(**(env or {})),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=log_dir,
+            start_new_session=True,
         )
     server = ServerProcess(proc, port, log_path)
     if wait:
@@ -195,6 +199,7 @@ def launch(pipelines_dir, log_dir, env: dict[str, str] | None = None, args: list
             server.stop()
             raise
     return server
+
 
 # A YAML pipeline with its own request timeout as a top-level key.
 YAML_STUCK = """

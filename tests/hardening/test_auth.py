@@ -137,7 +137,17 @@ async def test_mcp_client_needs_a_valid_key(server) -> None:
             assert "upper" in tools
             result = await client.call_tool("upper", {"text": "mcp"})
             assert result.content[0].text == "MCP"
-            # An invoke key cannot deploy through MCP either: deploy/undeploy tools need the admin role.
+            files = [{"name": "pipeline_wrapper.py", "content": textwrap.dedent(UPPER)}]
+            refused = await client.call_tool("deploy_pipeline", {"name": "by_mcp", "files": files, "save_files": False})
+            assert refused.is_error  # deploy/undeploy tools need the admin role over MCP too
+    async with httpx2.AsyncClient(headers=bearer(ADMIN_KEY), timeout=30) as http:
+        async with Client(streamable_http_client(f"{server.url}/mcp", http_client=http)) as client:
+            files = [{"name": "pipeline_wrapper.py", "content": textwrap.dedent(UPPER)}]
+            deployed = await client.call_tool(
+                "deploy_pipeline", {"name": "by_mcp", "files": files, "save_files": False}
+            )
+            assert not deployed.is_error, deployed.content
+            assert not (await client.call_tool("undeploy_pipeline", {"pipeline_name": "by_mcp"})).is_error
     async with httpx2.AsyncClient(headers=bearer("not-a-key"), timeout=30) as http:
         with pytest.raises(Exception):  # noqa: B017 - the SDK wraps the 401 in its own error types
             async with Client(streamable_http_client(f"{server.url}/mcp", http_client=http)) as client:

@@ -136,7 +136,9 @@ def test_rate_limit_per_key_is_429_with_retry_after(start_server, tmp_path: Path
     env = {"HAYHOOKS_RATE_LIMIT": "3/minute", "HAYHOOKS_API_KEYS": json.dumps([INVOKE_KEY, other_key])}
     server = start_server(pipelines, env=env)
     with server.client() as client:
-        statuses = [client.post("/upper/run", json={"text": "a"}, headers=bearer(INVOKE_KEY)).status_code for _ in range(4)]
+        statuses = [
+            client.post("/upper/run", json={"text": "a"}, headers=bearer(INVOKE_KEY)).status_code for _ in range(4)
+        ]
         assert statuses == [200, 200, 200, 429]
         limited = client.post("/upper/run", json={"text": "a"}, headers=bearer(INVOKE_KEY))
         assert limited.status_code == 429 and 1 <= int(limited.headers["retry-after"]) <= 60

@@ -30,13 +30,19 @@ def test_json_lines_carry_the_request_id_and_no_key_at_debug(start_server, tmp_p
         generated = client.post("/context/run", json={"text": "generated"}, headers={"X-API-Key": INVOKE_KEY})
         generated_id = generated.headers["x-request-id"]
         assert len(generated_id) >= 16 and generated.json()["result"]["request_id"] == generated_id
-        unsafe = client.post("/context/run", json={"text": "x"}, headers={**bearer(INVOKE_KEY), "X-Request-ID": "a b\tc"})
+        unsafe = client.post(
+            "/context/run", json={"text": "x"}, headers={**bearer(INVOKE_KEY), "X-Request-ID": "a b\tc"}
+        )
         assert unsafe.headers["x-request-id"] != "a b\tc"  # not a safe id: replaced, never logged as sent
         # Traffic that could leak a key: wrong keys, an admin deploy, a failed deploy, a 403.
         client.post("/context/run", json={"text": "x"}, headers=bearer("wrong-" + INVOKE_KEY))
         client.post("/undeploy/context", headers=bearer(INVOKE_KEY))
-        client.post("/deploy_files", json={"name": "u", "files": {"pipeline_wrapper.py": UPPER}}, headers=bearer(ADMIN_KEY))
-        client.post("/deploy_files", json={"name": "bad", "files": {"pipeline_wrapper.py": "x("}}, headers=bearer(ADMIN_KEY))
+        client.post(
+            "/deploy_files", json={"name": "u", "files": {"pipeline_wrapper.py": UPPER}}, headers=bearer(ADMIN_KEY)
+        )
+        client.post(
+            "/deploy_files", json={"name": "bad", "files": {"pipeline_wrapper.py": "x("}}, headers=bearer(ADMIN_KEY)
+        )
     assert httpx.get(f"{server.url}/health/ready").status_code == 200
     assert server.stop() == 0
 

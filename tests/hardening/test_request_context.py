@@ -18,7 +18,11 @@ def test_sync_and_async_wrappers_see_headers_key_identity_and_request_id(app_cli
         headers = {**bearer(INVOKE_KEY), "X-Custom": "tenant-7", "X-Request-ID": "req-1"}
         sync = client.post("/sync_ctx/run", json={"text": "s"}, headers=headers).json()["result"]
         assert sync == {
-            "text": "s", "key_id": "invoke#1", "request_id": "req-1", "custom": "tenant-7", "has_authorization": True
+            "text": "s",
+            "key_id": "invoke#1",
+            "request_id": "req-1",
+            "custom": "tenant-7",
+            "has_authorization": True,
         }
         headers = {"X-API-Key": "second-key-0123456789abcdef", "X-Custom": "tenant-8"}
         response = client.post("/async_ctx/run", json={"text": "a"}, headers=headers)

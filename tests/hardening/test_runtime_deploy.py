@@ -20,7 +20,9 @@ async def test_deploy_and_undeploy_are_refused_over_http_and_mcp(start_server, t
     server = start_server(pipelines, env={"HAYHOOKS_RUNTIME_DEPLOY": "false", "HAYHOOKS_SERVE_MCP": "true"})
     with server.client() as client:
         attempts = [
-            client.post("/deploy_files", json={"name": "new", "files": {"pipeline_wrapper.py": textwrap.dedent(UPPER)}}),
+            client.post(
+                "/deploy_files", json={"name": "new", "files": {"pipeline_wrapper.py": textwrap.dedent(UPPER)}}
+            ),
             client.post("/deploy-yaml", json={"name": "new", "source_code": textwrap.dedent(YAML_UPPER)}),
             client.post("/deploy", json={"name": "new", "source_code": textwrap.dedent(YAML_UPPER)}),
             client.post("/undeploy/upper"),

@@ -177,38 +177,41 @@ class PipelineWrapper(BasePipelineWrapper):
 # The answer's second chunk waits until the client, having seen the first, opens the gate through run_api:
 # it proves chunks reach the client while the wrapper is still producing.
 GATE = """
+from test_components import gate
+
+
 class PipelineWrapper(BasePipelineWrapper):
     def setup(self) -> None:
         self.pipeline = None
-        self.gates: dict[str, threading.Event] = {}
-
-    def _gate(self, name: str) -> threading.Event:
-        return self.gates.setdefault(name, threading.Event())
 
     def run_api(self, name: str) -> str:
-        self._gate(name).set()
+        gate(name).set()
         return "opened"
 
     def run_chat_completion(self, model: str, messages: list[dict], body: dict) -> Generator:
-        gate = self._gate(get_last_user_message(messages))
+        opened = gate(get_last_user_message(messages))
         def answer():
             yield "first "
-            yield "released" if gate.wait(60) else "timed out"
+            yield "released" if opened.wait(60) else "timed out"
         return answer()
 
     async def run_response_async(self, model: str, input_items: list[dict], body: dict) -> AsyncGenerator:
         import asyncio
-        gate = self._gate(get_last_user_input_text(input_items))
+        opened = gate(get_last_user_input_text(input_items))
         async def answer():
             yield "first "
             for _ in range(6000):
-                if gate.is_set():
+                if opened.is_set():
                     yield "released"
                     return
                 await asyncio.sleep(0.01)
             yield "timed out"
         return answer()
 """
+
+# One run at a time and no queue: a second request while a stream is open is refused (503).
+LIMITS = "    max_concurrent_runs = 1\n    max_queued_runs = 0\n\n"
+ONE_AT_A_TIME = GATE.replace("    def setup(self) -> None:", LIMITS + "    def setup(self) -> None:")
 
 STATS = """
 class PipelineWrapper(BasePipelineWrapper):
@@ -279,6 +282,7 @@ CHAT_WRAPPERS = {
     "fails_early": FAILS_EARLY,
     "fails_midstream": FAILS_MIDSTREAM,
     "gate": GATE,
+    "one_at_a_time": ONE_AT_A_TIME,
     "streams_default": TWO_STREAMERS.replace("STREAMING", "pass"),
     "streams_first": TWO_STREAMERS.replace("STREAMING", 'streaming_components = ["first"]'),
 }

@@ -187,6 +187,21 @@ def test_streaming_components_from_wrapper_then_server_setting(client: OpenAI, s
     assert over_rest.text == expected
 
 
+def test_a_stream_holds_its_run_slot_until_it_ends(server) -> None:
+    """``max_concurrent_runs = 1, max_queued_runs = 0``: while one answer streams, another request gets 503."""
+    body = {"model": "one_at_a_time", "messages": [{"role": "user", "content": "slot"}], "stream": True}
+    with httpx.stream("POST", server.url + "/v1/chat/completions", json=body, timeout=90) as response:
+        lines = response.iter_lines()
+        assert "first" in next(line for line in lines if line.startswith("data: {"))
+        busy = httpx.post(server.url + "/v1/chat/completions", json=body, timeout=30)
+        assert busy.status_code == 503 and busy.headers.get("retry-after")
+        assert busy.json()["error"]["code"] == "pipeline_busy"
+        assert httpx.post(server.url + "/gate/run", json={"name": "slot"}).status_code == 200  # another pipeline
+        assert "released" in "".join(lines)
+    again = httpx.post(server.url + "/v1/chat/completions", json={**body, "stream": False}, timeout=90)
+    assert again.status_code == 200 and again.json()["choices"][0]["message"]["content"] == "first released"
+
+
 # --- errors ---------------------------------------------------------------------------------------------------------
 def _error(response: httpx.Response) -> dict:
     error = response.json()["error"]

@@ -63,6 +63,11 @@ def _find_wrapper_class(name: str, module: Any) -> type[BasePipelineWrapper]:
     return wrapper_cls
 
 
+def _own_docstring(cls: type) -> str:
+    """The class's own docstring (not one inherited from ``BasePipelineWrapper``)."""
+    return inspect.cleandoc(cls.__dict__.get("__doc__") or "")
+
+
 def _run_setup(name: str, wrapper: BasePipelineWrapper, show_traceback: bool) -> None:
     try:
         wrapper.setup()
@@ -118,7 +123,7 @@ def load_wrapper_folder(
             version=version,
             methods=methods,
             run_signature=signature,
-            description=(signature.description if signature else "") or (inspect.getdoc(wrapper_cls) or ""),
+            description=(signature.description if signature else "") or _own_docstring(wrapper_cls),
             skip_mcp=bool(getattr(wrapper_cls, "skip_mcp", False)),
             source=source,  # type: ignore[arg-type]
             runtime_dir=runtime_dir,

@@ -53,6 +53,7 @@ def install_hardening(app: FastAPI, state: ServerState) -> None:
         _warn_if_open(state)
     app.add_middleware(RequestContextMiddleware, recorder=metrics.RequestRecorder(state.registry))
     limits.install_error_handlers(app)
+    limits.prepare_gates(state.registry, settings)
     app.router.routes.insert(0, metrics.metrics_route)
     state.registry.subscribe(metrics.on_registry_event)
     state.extras.setdefault("lifespan_hooks", []).append(metrics.metrics_lifespan)

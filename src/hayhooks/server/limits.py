@@ -42,7 +42,7 @@ from anyio import to_thread
 from starlette.responses import JSONResponse
 
 from hayhooks.context import get_request_context
-from hayhooks.registry import DeployedPipeline
+from hayhooks.registry import DeployedPipeline, Registry
 from hayhooks.server import metrics
 from hayhooks.settings import Settings
 
@@ -159,6 +159,18 @@ def gate_for(pipeline: DeployedPipeline, settings: Settings | None) -> RunGate:
     if gate is None:
         gate = pipeline.state[_GATE_KEY] = RunGate(pipeline.name, resolve_limits(pipeline, settings))
     return gate
+
+
+def prepare_gates(registry: Registry, settings: Settings) -> None:
+    """Give every pipeline its gate with the server defaults as soon as it is deployed, so callers that pass
+    ``settings=None`` (or none at all) still get the server-wide limits."""
+
+    def on_event(event: str, name: str) -> None:
+        pipeline = registry.get(name) if event == "deployed" else None
+        if pipeline is not None:
+            pipeline.state[_GATE_KEY] = RunGate(name, resolve_limits(pipeline, settings))
+
+    registry.subscribe(on_event)
 
 
 def _tag_request(pipeline: DeployedPipeline) -> None:
