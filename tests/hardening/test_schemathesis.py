@@ -71,7 +71,7 @@ def test_fuzzing_the_openapi_document_finds_no_server_error(start_server, tmp_pa
         sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json",
         "--checks", "not_a_server_error",
         "--max-examples", "25",
-        "--workers", "2",
+        "--workers", "1",  # schemathesis threads can trip a CPython 3.11 ast bug (SystemError)
         "--seed", "1416",
         "--header", f"Authorization: Bearer {ADMIN_KEY}",
         "--request-timeout", "30",

@@ -128,11 +128,8 @@ class YAMLPipelineWrapper(BasePipelineWrapper):
         return data
 
     def shape_result(self, raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        result: dict[str, dict[str, Any]] = defaultdict(dict)
-        for component, field in self.definition.outputs.values():
-            if field in raw.get(component, {}):
-                result[component][field] = raw[component][field]
-        return dict(result)
+        """Every output of each component named under ``outputs`` (as Hayhooks answers), keyed by component."""
+        return {component: raw[component] for component in self.include_outputs_from if component in raw}
 
     def run_api(self, **fields: Any) -> dict:
         raw = self.pipeline.run(self.pipeline_data(fields), include_outputs_from=self.include_outputs_from)
