@@ -5,7 +5,6 @@ Rebuilt only when the registry changes (its ``version`` moves), never per reques
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
@@ -73,6 +72,7 @@ class OpenAPIBuilder:
         self._base: dict[str, Any] | None = None
         self._cached: dict[str, Any] | None = None
         self._cached_version = -1
+        self._parts: dict[str, tuple[DeployedPipeline, tuple[dict[str, Any], dict[str, Any]] | None]] = {}
 
     def _base_document(self) -> dict[str, Any]:
         if self._base is None:
@@ -83,18 +83,37 @@ class OpenAPIBuilder:
             )
         return self._base
 
+    def _pipeline_part(self, pipeline: DeployedPipeline) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Path item and schemas of one pipeline, computed once per deployed version."""
+        cached = self._parts.get(pipeline.name)
+        if cached is not None and cached[0] is pipeline:
+            return cached[1]
+        schemas: dict[str, Any] = {}
+        try:
+            part = (_path_item(pipeline, schemas), schemas)
+        except Exception as exc:  # a type pydantic cannot describe must not break the whole document
+            logger.warning("No OpenAPI schema for pipeline '%s': %s", pipeline.name, exc)
+            part = None
+        self._parts[pipeline.name] = (pipeline, part)
+        return part
+
     def __call__(self) -> dict[str, Any]:
         version = self.registry.version
         if self._cached is not None and self._cached_version == version:
             return self._cached
-        document = copy.deepcopy(self._base_document())
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        for pipeline in sorted(self.registry.all(), key=lambda p: p.name):
-            if pipeline.run_signature is None:
-                continue
-            try:
-                document.setdefault("paths", {})[pipeline.endpoint] = _path_item(pipeline, schemas)
-            except Exception as exc:  # a type pydantic cannot describe must not break the whole document
-                logger.warning("No OpenAPI schema for pipeline '%s': %s", pipeline.name, exc)
+        base = self._base_document()
+        document = {**base, "paths": dict(base.get("paths", {}))}
+        components = dict(base.get("components", {}))
+        schemas = dict(components.get("schemas", {}))
+        deployed = sorted(self.registry.all(), key=lambda p: p.name)
+        for pipeline in deployed:
+            part = self._pipeline_part(pipeline) if pipeline.run_signature is not None else None
+            if part is not None:
+                document["paths"][pipeline.endpoint] = part[0]
+                schemas.update(part[1])
+        names = {p.name for p in deployed}
+        for stale in [name for name in self._parts if name not in names]:
+            del self._parts[stale]
+        document["components"] = {**components, "schemas": schemas}
         self._cached, self._cached_version = document, version
         return document
