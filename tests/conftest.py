@@ -116,8 +116,12 @@ def start_server(tmp_path: Path) -> Iterator:
         command = [*HAYHOOKS, "run", "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
         with open(log_path, "wb") as log_file:
             proc = subprocess.Popen(
-                [*command, *(args or [])], env=base_env(**(env or {})), stdout=log_file, stderr=subprocess.STDOUT,
-                cwd=cwd or tmp_path, start_new_session=True,
+                [*command, *(args or [])],
+                env=base_env(**(env or {})),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                cwd=cwd or tmp_path,
+                start_new_session=True,
             )
         server = ServerProcess(proc, port, log_path)
         started.append(server)

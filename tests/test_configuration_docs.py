@@ -112,6 +112,7 @@ def test_module_command_checks_the_committed_reference() -> None:
     """The command a contributor (or CI) runs: ``python -m hayhooks.settings_docs --check``."""
     result = subprocess.run(
         [sys.executable, "-m", "hayhooks.settings_docs", "--check", "--output", str(REFERENCE)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr + "\n" + REGENERATE

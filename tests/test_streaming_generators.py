@@ -86,11 +86,17 @@ def test_parse_streaming_components() -> None:
     ],
 )
 def test_streaming_components_argument(components, expected) -> None:
-    got = in_fresh_context(lambda: texts(streaming_generator(two_streamers(), pipeline_run_args=ARGS,
-                                                             streaming_components=components)))
+    got = in_fresh_context(
+        lambda: texts(streaming_generator(two_streamers(), pipeline_run_args=ARGS, streaming_components=components))
+    )
     assert got == expected
-    got_async = in_fresh_context(lambda: texts(collect_async(async_streaming_generator(
-        two_streamers(), pipeline_run_args=ARGS, streaming_components=components))))
+    got_async = in_fresh_context(
+        lambda: texts(
+            collect_async(
+                async_streaming_generator(two_streamers(), pipeline_run_args=ARGS, streaming_components=components)
+            )
+        )
+    )
     assert got_async == expected
 
 
@@ -102,15 +108,23 @@ def test_wrapper_setting_then_server_setting(monkeypatch: pytest.MonkeyPatch) ->
     assert in_fresh_context(with_bound, "first") == ["a:x ", "a:y "]
     assert in_fresh_context(with_bound, ["all"]) == ["a:x ", "a:y ", "b:x ", "b:y "]
     # an explicit argument wins over the bound default
-    bind_and_argument = in_fresh_context(lambda: (bind_streaming_defaults("all"), texts(streaming_generator(
-        two_streamers(), pipeline_run_args=ARGS, streaming_components=["second"])))[1])
+    bind_and_argument = in_fresh_context(
+        lambda: (
+            bind_streaming_defaults("all"),
+            texts(streaming_generator(two_streamers(), pipeline_run_args=ARGS, streaming_components=["second"])),
+        )[1]
+    )
     assert bind_and_argument == ["b:x ", "b:y "]
     # nothing bound: HAYHOOKS_STREAMING_COMPONENTS
     monkeypatch.setenv("HAYHOOKS_STREAMING_COMPONENTS", "all")
     get_settings.cache_clear()
     try:
         assert in_fresh_context(lambda: texts(streaming_generator(two_streamers(), pipeline_run_args=ARGS))) == [
-            "a:x ", "a:y ", "b:x ", "b:y "]
+            "a:x ",
+            "a:y ",
+            "b:x ",
+            "b:y ",
+        ]
     finally:
         monkeypatch.delenv("HAYHOOKS_STREAMING_COMPONENTS")
         get_settings.cache_clear()
@@ -139,12 +153,18 @@ def test_include_outputs_from_and_on_pipeline_end() -> None:
         ends.append(result)
         return f"[first said {result['first']['text']}]"
 
-    items = list(streaming_generator(two_streamers(), pipeline_run_args=ARGS, include_outputs_from={"first"},
-                                     on_pipeline_end=on_end))
+    items = list(
+        streaming_generator(
+            two_streamers(), pipeline_run_args=ARGS, include_outputs_from={"first"}, on_pipeline_end=on_end
+        )
+    )
     assert texts(items)[-1] == "[first said x y]"
     assert ends[0]["second"]["text"] == "x y"
-    last = collect_async(async_streaming_generator(two_streamers(), pipeline_run_args=ARGS,
-                                                   include_outputs_from={"first"}, on_pipeline_end=on_end))
+    last = collect_async(
+        async_streaming_generator(
+            two_streamers(), pipeline_run_args=ARGS, include_outputs_from={"first"}, on_pipeline_end=on_end
+        )
+    )
     assert texts(last)[-1] == "[first said x y]"
     assert default_on_pipeline_end({"llm": {"replies": [ChatMessage.from_assistant("hi")]}}).startswith("{")
 
@@ -183,11 +203,15 @@ def test_errors_are_raised_to_the_reader() -> None:
 
 
 def weather_agent() -> Agent:
-    tool = Tool(name="get_weather", description="Weather of a city",
-                parameters={"type": "object", "properties": {"city": {"type": "string"}}},
-                function=lambda city: f"sunny in {city}")
-    return Agent(chat_generator=FakeChatGenerator(tool_name="get_weather", tool_arguments={"city": "Oslo"}),
-                 tools=[tool])
+    tool = Tool(
+        name="get_weather",
+        description="Weather of a city",
+        parameters={"type": "object", "properties": {"city": {"type": "string"}}},
+        function=lambda city: f"sunny in {city}",
+    )
+    return Agent(
+        chat_generator=FakeChatGenerator(tool_name="get_weather", tool_arguments={"city": "Oslo"}), tools=[tool]
+    )
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -202,8 +226,11 @@ def test_agent_streams_with_tool_callbacks(mode: str) -> None:
         ends.append((name, arguments, result, error))
         return [PipelineEvent("status", {"description": "done"}), "ended "]
 
-    options = dict(pipeline_run_args={"messages": [ChatMessage.from_user("weather?")]},
-                   on_tool_call_start=on_start, on_tool_call_end=on_end)
+    options = dict(
+        pipeline_run_args={"messages": [ChatMessage.from_user("weather?")]},
+        on_tool_call_start=on_start,
+        on_tool_call_end=on_end,
+    )
     if mode == "sync":
         items = list(streaming_generator(weather_agent(), **options))
     else:
@@ -220,8 +247,10 @@ def test_agent_streams_with_tool_callbacks(mode: str) -> None:
 
 def test_default_tool_callbacks() -> None:
     event = default_on_tool_call_start("search", '{"q": 1}', "call_1")
-    assert event.to_event_dict() == {"type": "status", "data": {"description": "Calling 'search' tool...",
-                                                                "done": False, "hidden": False}}
+    assert event.to_event_dict() == {
+        "type": "status",
+        "data": {"description": "Calling 'search' tool...", "done": False, "hidden": False},
+    }
     assert default_on_tool_call_start("", None, None) is None
     done, details = default_on_tool_call_end("search", {"q": 1}, "found", False)
     assert done.data["done"] is True and '<details type="search"' in details and "found" in details
@@ -233,8 +262,14 @@ def test_callback_errors_do_not_break_the_stream() -> None:
     def broken(*args):
         raise RuntimeError("callback bug")
 
-    items = list(streaming_generator(weather_agent(), pipeline_run_args={"messages": [ChatMessage.from_user("x")]},
-                                     on_tool_call_start=broken, on_tool_call_end=broken))
+    items = list(
+        streaming_generator(
+            weather_agent(),
+            pipeline_run_args={"messages": [ChatMessage.from_user("x")]},
+            on_tool_call_start=broken,
+            on_tool_call_end=broken,
+        )
+    )
     assert "".join(texts(items)) == "Tool said: sunny in Oslo"
 
 
@@ -258,8 +293,11 @@ def test_sync_only_component_needs_allow_sync_streaming_callbacks() -> None:
     with pytest.raises(ValueError, match="allow_sync_streaming_callbacks"):
         collect_async(async_streaming_generator(counter_pipeline(), pipeline_run_args={"count": {"count": 2}}))
     for allow in (True, "auto"):
-        items = collect_async(async_streaming_generator(counter_pipeline(), pipeline_run_args={"count": {"count": 3}},
-                                                        allow_sync_streaming_callbacks=allow))
+        items = collect_async(
+            async_streaming_generator(
+                counter_pipeline(), pipeline_run_args={"count": {"count": 3}}, allow_sync_streaming_callbacks=allow
+            )
+        )
         assert texts(items) == ["w0 ", "w1 ", "w2 "]
 
 
@@ -285,8 +323,9 @@ def test_closing_the_async_generator_cancels_the_pipeline_task() -> None:
     assert wait_for_no_running_generator()
 
     async def read_one_then_close() -> None:
-        stream = async_streaming_generator(chat(repeat=10_000_000, delay=0.005),
-                                           pipeline_run_args={"prompt": {"q": "loop"}})
+        stream = async_streaming_generator(
+            chat(repeat=10_000_000, delay=0.005), pipeline_run_args={"prompt": {"q": "loop"}}
+        )
         assert (await stream.__anext__()).content == "You"
         await stream.aclose()
         for _ in range(300):

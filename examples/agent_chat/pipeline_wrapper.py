@@ -47,8 +47,9 @@ class PipelineWrapper(BasePipelineWrapper):
     def setup(self) -> None:
         # Building the generator does not read the key; it is resolved on the first request.
         generator = OpenAIChatGenerator(model=os.environ.get("AGENT_CHAT_MODEL", "gpt-4o-mini"))
-        self.agent = Agent(chat_generator=generator, tools=[docs_search_tool(), clock_tool()],
-                           system_prompt=SYSTEM_PROMPT)
+        self.agent = Agent(
+            chat_generator=generator, tools=[docs_search_tool(), clock_tool()], system_prompt=SYSTEM_PROMPT
+        )
         if not os.environ.get("OPENAI_API_KEY"):
             log.warning("agent_chat deployed, but OPENAI_API_KEY is not set: its requests will fail until it is.")
 

@@ -70,7 +70,7 @@ def best_sentences(question: str, documents: list[Document]) -> list[tuple[str, 
 def compose(question: str, documents: list[Document]) -> str:
     picked = best_sentences(question, documents)
     if not picked:
-        return f"I found nothing about \"{question}\" in the documentation. Try other keywords."
+        return f'I found nothing about "{question}" in the documentation. Try other keywords.'
     sources = sorted({f"{doc.meta.get('file')} › {doc.meta.get('section')}" for _, doc in picked})
     body = " ".join(sentence for sentence, _ in picked)
     return f"{body}\n\nSources: " + "; ".join(sources)

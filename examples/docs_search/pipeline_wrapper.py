@@ -35,6 +35,8 @@ class PipelineWrapper(BasePipelineWrapper):
             query: Words to look for, e.g. "startup deploy workers".
             top_k: How many sections to return.
         """
+        if not query.strip():
+            return []
         result = self.pipeline.run({"retriever": {"query": query, "top_k": top_k}})
         return [
             SearchHit(

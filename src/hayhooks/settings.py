@@ -62,9 +62,7 @@ class Settings(BaseSettings):
     startup_deploy_strategy: Literal["parallel", "sequential"] = Field(
         "parallel", description="How pipelines in the pipelines dir are deployed at startup."
     )
-    startup_deploy_workers: int = Field(
-        4, ge=1, description="Threads used by the parallel startup deploy strategy."
-    )
+    startup_deploy_workers: int = Field(4, ge=1, description="Threads used by the parallel startup deploy strategy.")
     deploy_concurrency: Literal["serialized", "parallel"] = Field(
         "serialized",
         description="Whether runtime deploy/undeploy requests run one at a time (serialized) or concurrently "
@@ -98,7 +96,8 @@ class Settings(BaseSettings):
         description="Log level (DEBUG, INFO, WARNING, ERROR). Read from HAYHOOKS_LOG_LEVEL, else LOG.",
     )
     log_format: Literal["default", "verbose", "json"] = Field(
-        "default", description="Log line format: default, verbose (adds logger and location) or json (one object per line)."
+        "default",
+        description="Log line format: default, verbose (adds logger and location) or json (one object per line).",
     )
 
     # --- CORS ---------------------------------------------------------------------------------------------
@@ -106,7 +105,9 @@ class Settings(BaseSettings):
     cors_allow_methods: StrList = Field(["*"], description="Allowed CORS methods.")
     cors_allow_headers: StrList = Field(["*"], description="Allowed CORS request headers.")
     cors_allow_credentials: bool = Field(False, description="Allow cookies/credentials on CORS requests.")
-    cors_allow_origin_regex: str | None = Field(None, description="Regex of allowed CORS origins (e.g. https://.*\\.example\\.com).")
+    cors_allow_origin_regex: str | None = Field(
+        None, description="Regex of allowed CORS origins (e.g. https://.*\\.example\\.com)."
+    )
     cors_expose_headers: StrList = Field([], description="Response headers exposed to browsers.")
     cors_max_age: int = Field(600, ge=0, description="Seconds browsers may cache a CORS preflight answer.")
 
@@ -117,13 +118,18 @@ class Settings(BaseSettings):
         "`X-API-Key: KEY`. With no invoke or admin key configured, the server needs no key.",
     )
     api_keys_file: str | None = Field(
-        None, description="File with one invoke API key per line (# comments allowed); keeps keys out of the environment."
+        None,
+        description="File with one invoke API key per line (# comments allowed); keeps keys out of the environment.",
     )
     admin_api_keys: SecretList = Field(
         [], description="API keys allowed to run pipelines and also deploy and undeploy them (JSON list)."
     )
-    admin_api_keys_file: str | None = Field(None, description="File with one admin API key per line (# comments allowed).")
-    max_request_body_mb: float = Field(100.0, gt=0, description="Largest accepted request body, in MB; larger ones get 413.")
+    admin_api_keys_file: str | None = Field(
+        None, description="File with one admin API key per line (# comments allowed)."
+    )
+    max_request_body_mb: float = Field(
+        100.0, gt=0, description="Largest accepted request body, in MB; larger ones get 413."
+    )
     request_timeout: float | None = Field(
         None, gt=0, description="Default seconds a pipeline run may take before 504 (unset = no limit)."
     )
@@ -142,7 +148,9 @@ class Settings(BaseSettings):
     # --- MCP ----------------------------------------------------------------------------------------------
     mcp_host: str = Field("localhost", description="Address `hayhooks mcp run` binds to.")
     mcp_port: int = Field(1417, ge=0, le=65535, description="Port `hayhooks mcp run` listens on.")
-    serve_mcp: bool = Field(False, description="Also serve MCP (Streamable HTTP at /mcp, SSE at /sse) on the main server.")
+    serve_mcp: bool = Field(
+        False, description="Also serve MCP (Streamable HTTP at /mcp, SSE at /sse) on the main server."
+    )
 
     # --- CLI client ---------------------------------------------------------------------------------------
     use_https: bool = Field(False, description="CLI client: talk to the server over https.")

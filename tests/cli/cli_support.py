@@ -52,7 +52,11 @@ def spawn_server(pipelines_dir: Path, workdir: Path, env: dict[str, str] | None 
     command = [*HAYHOOKS, "run", "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            command, env=base_env(**(env or {})), stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir,
+            command,
+            env=base_env(**(env or {})),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
             start_new_session=True,
         )
     server = ServerProcess(proc, port, log_path)
@@ -94,9 +98,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """The real ``hayhooks`` command in a subprocess (no terminal: plain output)."""
     full_env = base_env(**{**(address_env(server) if server else {}), **(env or {})})
-    return subprocess.run(
-        [*HAYHOOKS, *args], env=full_env, cwd=cwd, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([*HAYHOOKS, *args], env=full_env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def invoke(*args: str, server: ServerProcess | None = None, env: dict[str, str] | None = None):  # noqa: ANN201

@@ -82,8 +82,10 @@ def test_existing_pipeline_is_refused_without_overwrite(live_server, tmp_path) -
 
 
 def test_a_wrapper_that_fails_to_load_is_refused_with_the_server_reason(live_server, tmp_path) -> None:  # noqa: F811
-    broken = "from hayhooks import BasePipelineWrapper\n\nclass PipelineWrapper(BasePipelineWrapper):\n" \
-             "    def setup(self):\n        raise ValueError('index file is missing')\n"
+    broken = (
+        "from hayhooks import BasePipelineWrapper\n\nclass PipelineWrapper(BasePipelineWrapper):\n"
+        "    def setup(self):\n        raise ValueError('index file is missing')\n"
+    )
     folder = make_folder(tmp_path, "broken_one", broken)
     result = run_cli("pipeline", "deploy-files", str(folder), server=live_server)
     assert result.returncode == 1

@@ -20,7 +20,7 @@ from cli_support import (
 )
 from conftest import HAYHOOKS, base_env
 
-STREAM_WRAPPER = '''
+STREAM_WRAPPER = """
 import time
 from hayhooks import BasePipelineWrapper
 
@@ -36,9 +36,9 @@ class PipelineWrapper(BasePipelineWrapper):
             yield "second "
             yield "line"
         return words()
-'''
+"""
 
-SSE_WRAPPER = '''
+SSE_WRAPPER = """
 from hayhooks import BasePipelineWrapper, SSEStream
 
 
@@ -48,9 +48,9 @@ class PipelineWrapper(BasePipelineWrapper):
 
     def run_api(self) -> SSEStream:
         return SSEStream(iter(["Hel", "lo", {"done": True}]))
-'''
+"""
 
-UPLOAD_WRAPPER = '''
+UPLOAD_WRAPPER = """
 from fastapi import UploadFile
 from hayhooks import BasePipelineWrapper
 
@@ -66,9 +66,9 @@ class PipelineWrapper(BasePipelineWrapper):
             "label": label,
             "limit": limit,
         }
-'''
+"""
 
-TEXT_WRAPPER = '''
+TEXT_WRAPPER = """
 from hayhooks import BasePipelineWrapper
 
 
@@ -78,9 +78,9 @@ class PipelineWrapper(BasePipelineWrapper):
 
     def run_api(self, name: str) -> str:
         return f"Hello, {name}! [bold]not markup[/bold]"
-'''
+"""
 
-BOOM_WRAPPER = '''
+BOOM_WRAPPER = """
 from hayhooks import BasePipelineWrapper
 
 
@@ -90,7 +90,7 @@ class PipelineWrapper(BasePipelineWrapper):
 
     def run_api(self, text: str) -> str:
         raise RuntimeError("the retriever is offline")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +98,12 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     workdir = tmp_path_factory.mktemp("run-server")
     pipelines = workdir / "pipelines"
     for name, code in [
-        ("echo", ECHO_WRAPPER), ("stream", STREAM_WRAPPER), ("sse", SSE_WRAPPER), ("upload", UPLOAD_WRAPPER),
-        ("text", TEXT_WRAPPER), ("boom", BOOM_WRAPPER),
+        ("echo", ECHO_WRAPPER),
+        ("stream", STREAM_WRAPPER),
+        ("sse", SSE_WRAPPER),
+        ("upload", UPLOAD_WRAPPER),
+        ("text", TEXT_WRAPPER),
+        ("boom", BOOM_WRAPPER),
     ]:
         make_folder(pipelines, name, code)
     process = spawn_server(pipelines, workdir, env={"HAYHOOKS_SHOW_TRACEBACKS": "true"})
@@ -109,7 +113,17 @@ def server(tmp_path_factory: pytest.TempPathFactory):
 
 def test_params_are_json_when_json_and_text_otherwise(server) -> None:
     result = run_cli(
-        "pipeline", "run", "echo", "-p", "text=ab", "--param", "times=2", "-p", 'tags=["x", "y"]', "-p", "upper=true",
+        "pipeline",
+        "run",
+        "echo",
+        "-p",
+        "text=ab",
+        "--param",
+        "times=2",
+        "-p",
+        'tags=["x", "y"]',
+        "-p",
+        "upper=true",
         server=server,
     )
     assert result.returncode == 0, result.stderr
@@ -152,8 +166,20 @@ def test_files_and_folders_are_uploaded_as_multipart(server, tmp_path) -> None:
     write_text(tmp_path / "docs" / "deep" / "b.md", "bb")
 
     result = run_cli(
-        "pipeline", "run", "upload", "--file", str(notes), "-f", str(image), "--dir", str(tmp_path / "docs"),
-        "-p", "label=42", "-p", "limit=3", server=server,
+        "pipeline",
+        "run",
+        "upload",
+        "--file",
+        str(notes),
+        "-f",
+        str(image),
+        "--dir",
+        str(tmp_path / "docs"),
+        "-p",
+        "label=42",
+        "-p",
+        "limit=3",
+        server=server,
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {

@@ -60,7 +60,11 @@ class Walker:
         log_path = self.cwd.parent / "server.log"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                [*HAYHOOKS, *args], cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [*HAYHOOKS, *args],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         server = ServerProcess(proc, port, log_path)

@@ -112,8 +112,14 @@ class FakeChatGenerator:
     - ``repeat``: the reply is repeated this many times; ``delay``: seconds slept after each chunk.
     """
 
-    def __init__(self, reply: str | None = None, tool_name: str | None = None, tool_arguments: dict | None = None,
-                 repeat: int = 1, delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        reply: str | None = None,
+        tool_name: str | None = None,
+        tool_arguments: dict | None = None,
+        repeat: int = 1,
+        delay: float = 0.0,
+    ) -> None:
         self.reply, self.tool_name, self.tool_arguments = reply, tool_name, tool_arguments or {}
         self.repeat, self.delay = repeat, delay
 
@@ -136,11 +142,19 @@ class FakeChatGenerator:
             arguments = json.dumps(self.tool_arguments)
             half = len(arguments) // 2
             chunks = [
-                StreamingChunk(content="", index=0, start=True,
-                               tool_calls=[ToolCallDelta(index=0, id="call_fake_1", tool_name=self.tool_name)]),
+                StreamingChunk(
+                    content="",
+                    index=0,
+                    start=True,
+                    tool_calls=[ToolCallDelta(index=0, id="call_fake_1", tool_name=self.tool_name)],
+                ),
                 StreamingChunk(content="", index=0, tool_calls=[ToolCallDelta(index=0, arguments=arguments[:half])]),
-                StreamingChunk(content="", index=0, tool_calls=[ToolCallDelta(index=0, arguments=arguments[half:])],
-                               finish_reason="tool_calls"),
+                StreamingChunk(
+                    content="",
+                    index=0,
+                    tool_calls=[ToolCallDelta(index=0, arguments=arguments[half:])],
+                    finish_reason="tool_calls",
+                ),
             ]
             call = ToolCall(tool_name=self.tool_name, arguments=self.tool_arguments, id="call_fake_1")
             return iter(chunks), lambda: ChatMessage.from_assistant(tool_calls=[call])
@@ -172,8 +186,9 @@ class FakeChatGenerator:
         return {"replies": [reply()]}
 
     @component.output_types(replies=list[ChatMessage])
-    async def run_async(self, messages: list[ChatMessage], streaming_callback=None, tools=None,
-                        generation_kwargs=None) -> dict:
+    async def run_async(
+        self, messages: list[ChatMessage], streaming_callback=None, tools=None, generation_kwargs=None
+    ) -> dict:
         chunks, reply = self._plan(messages)
         RUNNING_GENERATORS.add(1)
         try:

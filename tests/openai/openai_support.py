@@ -303,8 +303,14 @@ def running_server(workdir: Path, pipelines_dir: Path, env: dict[str, str] | Non
     log_path = workdir / f"server-{port}.log"
     command = [*HAYHOOKS, "run", "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
     with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(command, env=base_env(**(env or {})), stdout=log_file, stderr=subprocess.STDOUT,
-                                cwd=workdir, start_new_session=True)
+        proc = subprocess.Popen(
+            command,
+            env=base_env(**(env or {})),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            start_new_session=True,
+        )
     server = ServerProcess(proc, port, log_path)
     try:
         server.wait_ready()
@@ -320,7 +326,7 @@ def sse_data(lines: list[str]) -> list[Any]:
     payloads = []
     for line in lines:
         if line.startswith("data: "):
-            data = line[len("data: "):]
+            data = line[len("data: ") :]
             payloads.append(data if data == "[DONE]" else json.loads(data))
     return payloads
 

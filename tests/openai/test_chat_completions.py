@@ -130,8 +130,12 @@ def test_stream_include_usage(client: OpenAI) -> None:
 
 def test_stream_tool_call_deltas(client: OpenAI) -> None:
     chunks = list(client.chat.completions.create(model="tools", messages=QUESTION, stream=True))
-    deltas = [call for chunk in chunks if chunk.choices and chunk.choices[0].delta.tool_calls
-              for call in chunk.choices[0].delta.tool_calls]
+    deltas = [
+        call
+        for chunk in chunks
+        if chunk.choices and chunk.choices[0].delta.tool_calls
+        for call in chunk.choices[0].delta.tool_calls
+    ]
     assert deltas[0].index == 0 and deltas[0].id == "call_fake_1" and deltas[0].function.name == "get_weather"
     assert all(delta.index == 0 and delta.id is None for delta in deltas[1:])
     arguments = "".join(delta.function.arguments or "" for delta in deltas)
@@ -148,8 +152,10 @@ def test_agent_stream_has_tool_calls_events_and_answer(server) -> None:
     assert payloads[-1] == "[DONE]"
     events = [p["event"] for p in payloads[:-1] if "event" in p]
     chunks = [p for p in payloads[:-1] if "choices" in p]
-    assert events[0] == {"type": "status", "data": {"description": "Calling 'get_weather' tool...", "done": False,
-                                                     "hidden": False}}
+    assert events[0] == {
+        "type": "status",
+        "data": {"description": "Calling 'get_weather' tool...", "done": False, "hidden": False},
+    }
     assert any(e["type"] == "status" and e["data"]["done"] for e in events)
     calls = [c for chunk in chunks for c in chunk["choices"][0]["delta"].get("tool_calls", [])]
     assert calls[0]["function"]["name"] == "get_weather"
@@ -227,8 +233,9 @@ def test_model_without_chat_support_is_501(server, model: str) -> None:
 
 
 def test_malformed_json_is_400(server) -> None:
-    response = httpx.post(server.url + "/v1/chat/completions", content=b"{not json",
-                          headers={"content-type": "application/json"})
+    response = httpx.post(
+        server.url + "/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert _error(response)["type"] == "invalid_request_error"
 

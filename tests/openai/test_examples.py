@@ -36,8 +36,9 @@ QUESTION = "How do I deploy a YAML pipeline?"
 
 
 def test_docs_chat_streams_word_by_word(client: OpenAI) -> None:
-    stream = client.chat.completions.create(model="docs_chat", messages=[{"role": "user", "content": QUESTION}],
-                                            stream=True)
+    stream = client.chat.completions.create(
+        model="docs_chat", messages=[{"role": "user", "content": QUESTION}], stream=True
+    )
     parts = [chunk.choices[0].delta.content for chunk in stream if chunk.choices and chunk.choices[0].delta.content]
     answer = "".join(parts)
     assert len(parts) > 10
@@ -59,8 +60,9 @@ def test_agent_deploys_and_asks_for_the_key(server, client: OpenAI) -> None:
     assert "agent_chat" in {model.id for model in client.models.list().data}
     for stream in (False, True):
         with pytest.raises(openai.APIStatusError) as caught:
-            client.chat.completions.create(model="agent_chat", messages=[{"role": "user", "content": "hi"}],
-                                           stream=stream)
+            client.chat.completions.create(
+                model="agent_chat", messages=[{"role": "user", "content": "hi"}], stream=stream
+            )
         assert caught.value.status_code == 503
         assert "OPENAI_API_KEY" in caught.value.message
     rest = httpx.post(server.url + "/agent_chat/run", json={"question": "hi"}, timeout=30)

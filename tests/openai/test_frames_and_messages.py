@@ -34,8 +34,11 @@ def frames(text: str) -> list:
 
 
 def tool_chunk(index: int, call_id: str | None = None, name: str | None = None, arguments: str | None = None):
-    return StreamingChunk(content="", index=index,
-                          tool_calls=[ToolCallDelta(index=index, id=call_id, tool_name=name, arguments=arguments)])
+    return StreamingChunk(
+        content="",
+        index=index,
+        tool_calls=[ToolCallDelta(index=index, id=call_id, tool_name=name, arguments=arguments)],
+    )
 
 
 def test_chat_frames_match_the_sdk_models() -> None:
@@ -77,13 +80,20 @@ def test_empty_answer_still_carries_the_role() -> None:
 
 def test_tool_calls_of_later_turns_get_new_indexes() -> None:
     collector = ChatCollector()
-    for item in [tool_chunk(0, "call_1", "a", "{}"), "Thinking... ", tool_chunk(0, "call_2", "b", "{"),
-                 tool_chunk(0, arguments="}"), StreamingChunk(content="", finish_reason="tool_calls")]:
+    for item in [
+        tool_chunk(0, "call_1", "a", "{}"),
+        "Thinking... ",
+        tool_chunk(0, "call_2", "b", "{"),
+        tool_chunk(0, arguments="}"),
+        StreamingChunk(content="", finish_reason="tool_calls"),
+    ]:
         collector.feed(item)
     completion = ChatCompletion.model_validate(collector.completion("chatcmpl-3", "m", 1))
     message = completion.choices[0].message
     assert [(c.id, c.function.name, c.function.arguments) for c in message.tool_calls] == [
-        ("call_1", "a", "{}"), ("call_2", "b", "{}")]
+        ("call_1", "a", "{}"),
+        ("call_2", "b", "{}"),
+    ]
     assert message.content == "Thinking... "
     assert completion.choices[0].finish_reason == "tool_calls"
 
@@ -100,9 +110,14 @@ def test_chat_message_results_are_understood() -> None:
 def test_responses_events_match_the_sdk_models() -> None:
     encoder = ResponsesEncoder("resp_1", "my-pipe", 1700000000, {"instructions": "be nice", "stream": True})
     text = encoder.start()
-    for item in [StreamingChunk(content="", index=0, reasoning=ReasoningContent(reasoning_text="hmm")),
-                 "Hello ", "world", tool_chunk(0, "call_a", "lookup", '{"q":'), tool_chunk(0, arguments=' 1}'),
-                 "after"]:
+    for item in [
+        StreamingChunk(content="", index=0, reasoning=ReasoningContent(reasoning_text="hmm")),
+        "Hello ",
+        "world",
+        tool_chunk(0, "call_a", "lookup", '{"q":'),
+        tool_chunk(0, arguments=" 1}"),
+        "after",
+    ]:
         text += encoder.feed(item)
     text += encoder.finish()
     events = [EVENTS.validate_python(payload) for payload in frames(text)]
@@ -147,15 +162,25 @@ def test_chat_completion_message_helpers() -> None:
     assert get_last_user_message(messages[:2]) == "first"
     assert get_last_user_message([{"role": "system", "content": "x"}]) is None
     assert is_user_message(messages[1]) and not is_user_message(messages[0])
-    converted = chat_messages_from_openai([
-        {"role": "system", "content": "sys"},
-        {"role": "user", "content": "hi"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]},
-        {"role": "tool", "tool_call_id": "c1", "content": "result"},
-        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://example.invalid/x.png"}},
-                                     {"type": "text", "text": "what is this"}]},
-    ])
+    converted = chat_messages_from_openai(
+        [
+            {"role": "system", "content": "sys"},
+            {"role": "user", "content": "hi"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "result"},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": "https://example.invalid/x.png"}},
+                    {"type": "text", "text": "what is this"},
+                ],
+            },
+        ]
+    )
     assert [m.role.value for m in converted] == ["system", "user", "assistant", "tool", "user"]
     assert converted[2].tool_calls[0].arguments == {"a": 1}
     assert converted[3].tool_call_results[0].result == "result"
@@ -165,8 +190,11 @@ def test_chat_completion_message_helpers() -> None:
 def test_responses_input_helpers() -> None:
     items = [
         {"type": "message", "role": "developer", "content": "be nice"},
-        {"type": "message", "role": "user", "content": [
-            {"type": "input_text", "text": "read this"}, {"type": "input_file", "file_id": "file-1"}]},
+        {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "read this"}, {"type": "input_file", "file_id": "file-1"}],
+        },
         {"type": "function_call", "call_id": "call_1", "name": "read", "arguments": '{"path": "a"}'},
         {"type": "function_call_output", "call_id": "call_1", "output": "contents"},
         {"role": "user", "content": "and now?"},

@@ -159,8 +159,9 @@ def test_file_upload_without_a_handler_returns_metadata(tmp_path: Path, app_clie
     logging.getLogger("hayhooks.openai").addHandler(handler)
     try:
         with app_client(tmp_path / "empty") as http:
-            response = http.post("/v1/files", files={"file": ("notes.txt", b"hello", "text/plain")},
-                                 data={"purpose": "assistants"})
+            response = http.post(
+                "/v1/files", files={"file": ("notes.txt", b"hello", "text/plain")}, data={"purpose": "assistants"}
+            )
     finally:
         logging.getLogger("hayhooks.openai").removeHandler(handler)
     assert response.status_code == 200

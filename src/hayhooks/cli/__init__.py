@@ -24,7 +24,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks when a command fails."),
 ) -> None:
     """Serve Haystack pipelines as REST APIs, OpenAI-compatible endpoints and MCP tools."""

@@ -41,15 +41,21 @@ HostOption = Annotated[
 PortOption = Annotated[
     int | None,
     typer.Option(
-        "--port", min=1, max=65535, help="Server port (else HAYHOOKS_PORT, else 1416).",
-        rich_help_panel=_SERVER_PANEL, show_default=False,
+        "--port",
+        min=1,
+        max=65535,
+        help="Server port (else HAYHOOKS_PORT, else 1416).",
+        rich_help_panel=_SERVER_PANEL,
+        show_default=False,
     ),
 ]
 ApiKeyOption = Annotated[
     str | None,
     typer.Option(
-        "--api-key", help=f"API key sent as 'Authorization: Bearer' (else {API_KEY_ENV}).",
-        rich_help_panel=_SERVER_PANEL, show_default=False,
+        "--api-key",
+        help=f"API key sent as 'Authorization: Bearer' (else {API_KEY_ENV}).",
+        rich_help_panel=_SERVER_PANEL,
+        show_default=False,
     ),
 ]
 NameOption = Annotated[
@@ -117,15 +123,25 @@ def _deployed(client: HayhooksClient, answer: dict[str, Any], fallback_name: str
 
 
 def _deploy_folder(
-    client: HayhooksClient, folder: Path, name: str | None, *, overwrite: bool, save_files: bool = True,
-    skip_mcp: bool = False, description: str | None = None,
+    client: HayhooksClient,
+    folder: Path,
+    name: str | None,
+    *,
+    overwrite: bool,
+    save_files: bool = True,
+    skip_mcp: bool = False,
+    description: str | None = None,
 ) -> None:
     content = read_pipeline_folder(folder)
     for skipped in content.skipped_binary:
         output.note(f"skipped binary file {skipped} (only text files are sent; load binaries from a path instead).")
     name = name or folder.resolve().name
     payload: dict[str, Any] = {
-        "name": name, "files": content.files, "overwrite": overwrite, "save_files": save_files, "skip_mcp": skip_mcp,
+        "name": name,
+        "files": content.files,
+        "overwrite": overwrite,
+        "save_files": save_files,
+        "skip_mcp": skip_mcp,
     }
     if description is not None:
         payload["description"] = description
@@ -133,8 +149,14 @@ def _deploy_folder(
 
 
 def _deploy_yaml_file(
-    client: HayhooksClient, path: Path, name: str | None, *, overwrite: bool, save_file: bool = True,
-    skip_mcp: bool = False, description: str | None = None,
+    client: HayhooksClient,
+    path: Path,
+    name: str | None,
+    *,
+    overwrite: bool,
+    save_file: bool = True,
+    skip_mcp: bool = False,
+    description: str | None = None,
 ) -> None:
     if not path.is_file():
         raise ClientError(f"YAML file {path} does not exist.")
@@ -144,7 +166,11 @@ def _deploy_yaml_file(
         raise ClientError(f"{path} is not UTF-8 text; a YAML pipeline must be.") from None
     name = name or path.stem
     payload: dict[str, Any] = {
-        "name": name, "source_code": source, "overwrite": overwrite, "save_file": save_file, "skip_mcp": skip_mcp,
+        "name": name,
+        "source_code": source,
+        "overwrite": overwrite,
+        "save_file": save_file,
+        "skip_mcp": skip_mcp,
     }
     if description is not None:
         payload["description"] = description
@@ -229,8 +255,13 @@ def deploy_files(
     """
     with _reported(ctx):
         _deploy_folder(
-            _client(host, port, api_key), pipeline_dir, name, overwrite=overwrite, save_files=not skip_saving_files,
-            skip_mcp=skip_mcp, description=description,
+            _client(host, port, api_key),
+            pipeline_dir,
+            name,
+            overwrite=overwrite,
+            save_files=not skip_saving_files,
+            skip_mcp=skip_mcp,
+            description=description,
         )
 
 
@@ -255,8 +286,13 @@ def deploy_yaml(
     """
     with _reported(ctx):
         _deploy_yaml_file(
-            _client(host, port, api_key), pipeline_file, name, overwrite=overwrite, save_file=save_file,
-            skip_mcp=skip_mcp, description=description,
+            _client(host, port, api_key),
+            pipeline_file,
+            name,
+            overwrite=overwrite,
+            save_file=save_file,
+            skip_mcp=skip_mcp,
+            description=description,
         )
 
 
@@ -324,8 +360,10 @@ def _print_run_response(response: httpx.Response) -> None:
 def _print_binary(response: httpx.Response, content_type: str) -> None:
     data = response.read()
     if output.console().is_terminal:
-        output.note(f"the pipeline answered {len(data)} bytes of {content_type or 'binary data'}; "
-                    "redirect stdout to a file to keep them.")
+        output.note(
+            f"the pipeline answered {len(data)} bytes of {content_type or 'binary data'}; "
+            "redirect stdout to a file to keep them."
+        )
         return
     stream = getattr(output.console().file, "buffer", None)
     if stream is None:

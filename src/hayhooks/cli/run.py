@@ -19,7 +19,9 @@ def run(
     host: str = typer.Option(None, "--host", help="Bind address (HAYHOOKS_HOST, default localhost)."),
     port: int = typer.Option(None, "--port", help="Port (HAYHOOKS_PORT, default 1416)."),
     workers: int = typer.Option(None, "--workers", "-w", min=1, help="Worker processes (HAYHOOKS_WORKERS, default 1)."),
-    pipelines_dir: str = typer.Option(None, "--pipelines-dir", help="Pipelines deployed at startup (HAYHOOKS_PIPELINES_DIR)."),
+    pipelines_dir: str = typer.Option(
+        None, "--pipelines-dir", help="Pipelines deployed at startup (HAYHOOKS_PIPELINES_DIR)."
+    ),
     additional_python_path: str = typer.Option(
         None, "--additional-python-path", help="Extra folder on sys.path for shared modules."
     ),

@@ -98,7 +98,7 @@ def pipeline_files(folder: Path) -> list[tuple[PurePosixPath, Path]]:
     return sorted(found, key=lambda item: str(item[0]))
 
 
-def _hash_entry(digest: "hashlib._Hash", rel: PurePosixPath, data: bytes) -> None:
+def _hash_entry(digest: hashlib._Hash, rel: PurePosixPath, data: bytes) -> None:
     digest.update(str(rel).encode() + b"\0" + data + b"\0")
 
 

@@ -86,7 +86,9 @@ def _signature_for(name: str, wrapper: BasePipelineWrapper, methods: frozenset[s
     try:
         return build_run_signature(name, getattr(wrapper, method_name))
     except Exception as exc:
-        raise InvalidPipelineError(f"Pipeline '{name}': cannot build a request model from {method_name}(): {exc}") from exc
+        raise InvalidPipelineError(
+            f"Pipeline '{name}': cannot build a request model from {method_name}(): {exc}"
+        ) from exc
 
 
 def _limits(wrapper: Any, options: dict[str, Any]) -> dict[str, Any]:
@@ -112,7 +114,9 @@ def load_wrapper_folder(
         try:
             wrapper = wrapper_cls()
         except Exception as exc:
-            raise InvalidPipelineError(f"Pipeline '{name}': PipelineWrapper() failed: {_error_text(exc, show_traceback)}") from exc
+            raise InvalidPipelineError(
+                f"Pipeline '{name}': PipelineWrapper() failed: {_error_text(exc, show_traceback)}"
+            ) from exc
         _run_setup(name, wrapper, show_traceback)
         methods = implemented_methods(wrapper_cls)
         signature = _signature_for(name, wrapper, methods)
@@ -136,7 +140,12 @@ def load_wrapper_folder(
 
 
 def load_yaml_source(
-    name: str, source_code: str, *, source: str = "directory", description: str | None = None, show_traceback: bool = False
+    name: str,
+    source_code: str,
+    *,
+    source: str = "directory",
+    description: str | None = None,
+    show_traceback: bool = False,
 ) -> DeployedPipeline:
     definition = parse_yaml(name, source_code)
     wrapper = YAMLPipelineWrapper(name, definition)

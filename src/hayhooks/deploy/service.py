@@ -105,7 +105,10 @@ class DeployService:
             try:
                 pf.write_tree(runtime_dir, checked)
                 pipeline = load_wrapper_folder(
-                    name, runtime_dir, version=pf.content_version(checked), source="request",
+                    name,
+                    runtime_dir,
+                    version=pf.content_version(checked),
+                    source="request",
                     show_traceback=self.settings.show_tracebacks,
                 )
             except BaseException:
@@ -137,7 +140,10 @@ class DeployService:
             if save_file:
                 pf.check_writable(self.pipelines_dir)
             pipeline = load_yaml_source(
-                name, source_code, source="request", description=description,
+                name,
+                source_code,
+                source="request",
+                description=description,
                 show_traceback=self.settings.show_tracebacks,
             )
             pipeline.skip_mcp = pipeline.skip_mcp or skip_mcp
@@ -225,7 +231,7 @@ class DeployService:
         parallel = self.settings.startup_deploy_strategy == "parallel" and self.settings.startup_deploy_workers > 1
         if parallel and len(entries) > 1:
             with ThreadPoolExecutor(self.settings.startup_deploy_workers, thread_name_prefix="hayhooks-deploy") as pool:
-                errors = dict(zip(entries, pool.map(lambda item: self._try_load(*item), entries.items())))
+                errors = dict(zip(entries, pool.map(lambda item: self._try_load(*item), entries.items()), strict=True))
             # A failure on a thread is retried alone, so the parallel strategy deploys exactly what the
             # sequential one would, whatever races third-party imports have.
             errors = {n: self._try_load(n, entries[n]) if e else None for n, e in errors.items()}
@@ -241,6 +247,9 @@ class DeployService:
         report.seconds = time.perf_counter() - started
         logger.info(
             "Deployed %d pipeline(s) from %s in %.2fs (%d skipped)",
-            len(report.deployed), self.pipelines_dir, report.seconds, len(report.failed),
+            len(report.deployed),
+            self.pipelines_dir,
+            report.seconds,
+            len(report.failed),
         )
         return report

@@ -59,7 +59,8 @@ def parse_yaml(pipeline_name: str, source: str) -> YamlDefinition:
         raise InvalidPipelineError(f"YAML pipeline '{pipeline_name}': 'inputs' and 'outputs' must be mappings.")
     inputs = {
         str(name): [
-            _split_target(pipeline_name, f"input '{name}'", t) for t in (targets if isinstance(targets, list) else [targets])
+            _split_target(pipeline_name, f"input '{name}'", t)
+            for t in (targets if isinstance(targets, list) else [targets])
         ]
         for name, targets in data["inputs"].items()
     }
@@ -85,7 +86,9 @@ def check_sockets(pipeline_name: str, pipeline: Pipeline, definition: YamlDefini
     for name, targets in definition.inputs.items():
         for component, field in targets:
             if component not in components:
-                raise InvalidPipelineError(f"YAML pipeline '{pipeline_name}': input '{name}' names unknown component '{component}'.")
+                raise InvalidPipelineError(
+                    f"YAML pipeline '{pipeline_name}': input '{name}' names unknown component '{component}'."
+                )
             socket = all_inputs.get(component, {}).get(field)
             if socket is None:
                 known = ", ".join(sorted(all_inputs.get(component, {}))) or "none"
@@ -96,7 +99,9 @@ def check_sockets(pipeline_name: str, pipeline: Pipeline, definition: YamlDefini
             input_types.setdefault(name, socket["type"])
     for name, (component, field) in definition.outputs.items():
         if component not in components:
-            raise InvalidPipelineError(f"YAML pipeline '{pipeline_name}': output '{name}' names unknown component '{component}'.")
+            raise InvalidPipelineError(
+                f"YAML pipeline '{pipeline_name}': output '{name}' names unknown component '{component}'."
+            )
         if field not in all_outputs.get(component, {}):
             known = ", ".join(sorted(all_outputs.get(component, {}))) or "none"
             raise InvalidPipelineError(
@@ -141,7 +146,10 @@ class YAMLPipelineWrapper(BasePipelineWrapper):
 
     def run_signature(self) -> RunSignature:
         fields = {
-            name: (self.input_types.get(name, Any), Field(..., description=f"Sent to {', '.join(f'{c}.{f}' for c, f in targets)}"))
+            name: (
+                self.input_types.get(name, Any),
+                Field(..., description=f"Sent to {', '.join(f'{c}.{f}' for c, f in targets)}"),
+            )
             for name, targets in self.definition.inputs.items()
         }
         request_model = create_model(
@@ -150,6 +158,8 @@ class YAMLPipelineWrapper(BasePipelineWrapper):
         response_model: type[BaseModel] = create_model(
             model_name(self.pipeline_name, "RunResponse"), result=(dict, Field(..., description="Outputs by component"))
         )
-        description = str(self.definition.options.get("description") or f"Run the '{self.pipeline_name}' YAML pipeline.")
+        description = str(
+            self.definition.options.get("description") or f"Run the '{self.pipeline_name}' YAML pipeline."
+        )
         param_docs = {name: field.description or "" for name, (_, field) in fields.items()}
         return RunSignature(request_model, response_model, (), description, param_docs)

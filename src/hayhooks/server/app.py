@@ -22,8 +22,8 @@ from hayhooks.server import health
 from hayhooks.server.admin.api_router import router as admin_router
 from hayhooks.server.errors import install_error_handlers
 from hayhooks.server.hardening import install_hardening
-from hayhooks.server.openapi import OpenAPIBuilder
 from hayhooks.server.openai.api_router import router as openai_router
+from hayhooks.server.openapi import OpenAPIBuilder
 from hayhooks.server.run.api_router import routes as run_routes
 from hayhooks.server.state import ServerState
 from hayhooks.server.worker_header import WorkerHeaderMiddleware

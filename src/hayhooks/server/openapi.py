@@ -78,7 +78,10 @@ class OpenAPIBuilder:
         if self._base is None:
             app = self.app
             self._base = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes,
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
                 servers=app.servers or None,
             )
         return self._base

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 class DeployFilesRequest(BaseModel):
     name: str = Field(description="Name of the pipeline; it is served at /NAME/run.")
     files: dict[str, str] = Field(
-        description="File name -> content; must include pipeline_wrapper.py. Names are relative to the pipeline folder.",
+        description="File name -> content; must include pipeline_wrapper.py. Names are relative to the folder.",
         examples=[{"pipeline_wrapper.py": "from hayhooks import BasePipelineWrapper\n..."}],
     )
     overwrite: bool = Field(False, description="Replace an existing pipeline of the same name.")
@@ -53,7 +53,9 @@ class PipelineInfo(BaseModel):
     source: str
     saved: bool
     description: str = ""
-    error: str | None = Field(None, description="Last load error of a newer version that failed (old one still serves).")
+    error: str | None = Field(
+        None, description="Last load error of a newer version that failed (old one still serves)."
+    )
 
 
 class StatusResponse(BaseModel):

@@ -9,9 +9,7 @@ from typing import Any
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-async def send_json_error(
-    send: Send, status: int, detail: str, headers: Iterable[tuple[bytes, bytes]] = ()
-) -> None:
+async def send_json_error(send: Send, status: int, detail: str, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
     body = json.dumps({"detail": detail}).encode()
     raw_headers = [
         (b"content-type", b"application/json"),

@@ -30,9 +30,7 @@ logger = logging.getLogger("hayhooks.auth")
 
 Role = Literal["invoke", "admin"]
 
-UNAUTHORIZED = (
-    "Missing or invalid API key: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'."
-)
+UNAUTHORIZED = "Missing or invalid API key: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'."
 FORBIDDEN = "This API key may run pipelines but not deploy or undeploy them: use an admin key."
 
 

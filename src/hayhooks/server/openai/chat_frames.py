@@ -74,8 +74,10 @@ class ChatStreamEncoder(ItemVisitor):
         reason = self.finish_reason or ("tool_calls" if self._ended_with_tools else "stop")
         role = self._role.rstrip(",")
         self._role = ""
-        frames = [self._prefix + '"choices":[{"index":0,"delta":{' + role + '},"logprobs":null,'
-                  f'"finish_reason":"{reason}"}}]}}\n\n']
+        frames = [
+            self._prefix + '"choices":[{"index":0,"delta":{' + role + '},"logprobs":null,'
+            f'"finish_reason":"{reason}"}}]}}\n\n'
+        ]
         if self._include_usage and self.usage is not None:
             frames.append(self._prefix + '"choices":[],"usage":' + json.dumps(self.usage) + "}\n\n")
         frames.append(DONE_FRAME)

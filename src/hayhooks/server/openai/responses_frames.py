@@ -60,8 +60,12 @@ class _Item:
             summary = [{"type": "summary_text", "text": self.text}] if done else []
             return {"id": self.id, "type": "reasoning", "summary": summary}
         return {
-            "id": self.id, "type": "function_call", "status": status,
-            "call_id": self.call_id, "name": self.name, "arguments": self.text,
+            "id": self.id,
+            "type": "function_call",
+            "status": status,
+            "call_id": self.call_id,
+            "name": self.name,
+            "arguments": self.text,
         }
 
 

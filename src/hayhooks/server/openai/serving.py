@@ -137,8 +137,12 @@ async def run_collected(
 
 
 async def run_streamed(
-    state: ServerState, pipeline: DeployedPipeline, dispatch: Dispatch, kwargs: dict[str, Any],
-    encoder: StreamEncoder, opening: str = "",
+    state: ServerState,
+    pipeline: DeployedPipeline,
+    dispatch: Dispatch,
+    kwargs: dict[str, Any],
+    encoder: StreamEncoder,
+    opening: str = "",
 ) -> SSEResponse:
     """Call the wrapper and stream its answer; the pipeline's run slot is held until the stream ends.
 
@@ -266,8 +270,14 @@ async def upload_file(
     state: ServerState, filename: str | None, content_type: str | None, content: bytes, purpose: str
 ) -> dict[str, Any]:
     """Hand the file to the first pipeline implementing ``run_file_upload``; else describe it and warn."""
-    defaults = {"id": new_id("file"), "object": "file", "bytes": len(content), "created_at": now(),
-                "filename": filename or "", "purpose": purpose}
+    defaults = {
+        "id": new_id("file"),
+        "object": "file",
+        "bytes": len(content),
+        "created_at": now(),
+        "filename": filename or "",
+        "purpose": purpose,
+    }
     for pipeline in state.registry.all():
         if "run_file_upload" not in pipeline.methods:
             continue
@@ -282,6 +292,8 @@ async def upload_file(
         return _file_object(result, defaults)
     logger.warning(
         "No deployed pipeline implements run_file_upload: file '%s' (%s, %d bytes) was not stored.",
-        filename, defaults["id"], len(content),
+        filename,
+        defaults["id"],
+        len(content),
     )
     return FileObject.model_validate(defaults).model_dump(exclude_none=True)

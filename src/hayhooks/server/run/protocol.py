@@ -103,7 +103,8 @@ async def read_run_arguments(request: Request, signature: RunSignature) -> dict[
     file_kwargs: dict[str, Any] = {}
     try:
         if content_type.startswith("multipart/form-data") or (
-            content_type.startswith("application/x-www-form-urlencoded") and not (await request.body()).lstrip().startswith(b"{")
+            content_type.startswith("application/x-www-form-urlencoded")
+            and not (await request.body()).lstrip().startswith(b"{")
         ):
             values, file_kwargs = await _read_multipart(request, signature)
             model = signature.request_model.model_validate(values)

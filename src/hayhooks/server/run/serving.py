@@ -15,9 +15,7 @@ from hayhooks.settings import Settings
 from hayhooks.streaming import SSEStream, bind_streaming_defaults, chunk_text, sse_event
 
 
-async def call_run_api(
-    pipeline: DeployedPipeline, kwargs: dict[str, Any], settings: Settings | None = None
-) -> Any:
+async def call_run_api(pipeline: DeployedPipeline, kwargs: dict[str, Any], settings: Settings | None = None) -> Any:
     """Await ``run_api_async`` when the wrapper has it; otherwise run ``run_api`` on a worker thread.
 
     The call is subject to the pipeline's run limits (``settings`` supplies the server-wide defaults); past
