@@ -6,6 +6,7 @@ version under a request in flight. Readers take no lock (a dict lookup is atomic
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from hayhooks.wrapper import BasePipelineWrapper
 
 PipelineKind = Literal["wrapper", "yaml"]
 Listener = Callable[[str, str], None]
+logger = logging.getLogger("hayhooks.registry")
 
 
 @dataclass(eq=False)
@@ -48,14 +50,6 @@ class DeployedPipeline:
     @property
     def run_is_async(self) -> bool:
         return "run_api_async" in self.methods
-
-    @property
-    def supports_chat(self) -> bool:
-        return bool(self.methods & {"run_chat_completion", "run_chat_completion_async"})
-
-    @property
-    def supports_responses(self) -> bool:
-        return bool(self.methods & {"run_response", "run_response_async"})
 
     @property
     def endpoint(self) -> str:
@@ -125,6 +119,4 @@ class Registry:
             try:
                 listener(event, name)
             except Exception:  # a broken listener must not undo a deploy
-                import logging
-
-                logging.getLogger("hayhooks").exception("Registry listener failed")
+                logger.exception("Registry listener failed")

@@ -6,7 +6,6 @@ import logging
 import traceback
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from hayhooks.deploy.errors import DeployError
@@ -31,11 +30,3 @@ def install_error_handlers(app: FastAPI, show_tracebacks: bool) -> None:
 
     app.add_exception_handler(DeployError, on_deploy_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, on_unexpected)
-
-
-def validation_error_response(errors: list[dict]) -> JSONResponse:
-    """422 in FastAPI's shape: every error names the offending field under ``loc``."""
-    return JSONResponse({"detail": errors}, status_code=422)
-
-
-__all__ = ["RequestValidationError", "error_detail", "install_error_handlers", "validation_error_response"]
