@@ -97,6 +97,41 @@ class ServerProcess:
         return self.proc.returncode
 
 
+def launch_server(
+    pipelines_dir: Path,
+    log_dir: Path,
+    *,
+    verb: tuple[str, ...] = ("run",),
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+    prefix: list[str] | None = None,
+    cwd: Path | None = None,
+    port: int | None = None,
+    ready_path: str | None = "/health/ready",
+) -> ServerProcess:
+    """``hayhooks <verb>`` in its own session on 127.0.0.1; waits for ``ready_path`` (stopping it on failure)."""
+    port = port or free_port()
+    log_path = log_dir / f"{''.join(v + '-' for v in verb[:-1])}server-{port}.log"
+    command = [*HAYHOOKS, *verb, "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            [*(prefix or []), *command, *(args or [])],
+            env=base_env(**(env or {})),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=cwd or log_dir,
+            start_new_session=True,
+        )
+    server = ServerProcess(proc, port, log_path)
+    if ready_path is not None:
+        try:
+            server.wait_ready(path=ready_path)
+        except BaseException:
+            server.stop()
+            raise
+    return server
+
+
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator:
     started: list[ServerProcess] = []
@@ -110,20 +145,9 @@ def start_server(tmp_path: Path) -> Iterator:
         cwd: Path | None = None,
         port: int | None = None,
     ) -> ServerProcess:
-        port = port or free_port()
-        pipelines_dir = pipelines_dir or tmp_path / "pipelines"
-        log_path = tmp_path / f"server-{port}.log"
-        command = [*HAYHOOKS, "run", "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
-        with open(log_path, "wb") as log_file:
-            proc = subprocess.Popen(
-                [*command, *(args or [])],
-                env=base_env(**(env or {})),
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                cwd=cwd or tmp_path,
-                start_new_session=True,
-            )
-        server = ServerProcess(proc, port, log_path)
+        server = launch_server(
+            pipelines_dir or tmp_path / "pipelines", tmp_path, env=env, args=args, cwd=cwd, port=port, ready_path=None
+        )
         started.append(server)
         if wait:
             server.wait_ready()

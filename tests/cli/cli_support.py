@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import HAYHOOKS, ServerProcess, base_env, free_port, write_wrapper
+from conftest import HAYHOOKS, ServerProcess, base_env, launch_server, write_wrapper
 from typer.testing import CliRunner
 
 ECHO_WRAPPER = '''
@@ -47,25 +47,7 @@ outputs:
 
 def spawn_server(pipelines_dir: Path, workdir: Path, env: dict[str, str] | None = None) -> ServerProcess:
     """``hayhooks run`` on a free port (same command line as the shared ``start_server`` fixture)."""
-    port = free_port()
-    log_path = workdir / f"server-{port}.log"
-    command = [*HAYHOOKS, "run", "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            command,
-            env=base_env(**(env or {})),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-            start_new_session=True,
-        )
-    server = ServerProcess(proc, port, log_path)
-    try:
-        server.wait_ready()
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return launch_server(pipelines_dir, workdir, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -175,30 +175,9 @@ def wait_until(check: Callable[[], bool], timeout: float = 30, what: str = "cond
 
 def launch(pipelines_dir, log_dir, env: dict[str, str] | None = None, args: list[str] | None = None, wait: bool = True):
     """``hayhooks run`` in a subprocess for a module-scoped fixture; the caller must ``.stop()`` it."""
-    import subprocess
+    from conftest import launch_server
 
-    from conftest import HAYHOOKS, ServerProcess, base_env, free_port
-
-    port = free_port()
-    log_path = log_dir / f"server-{port}.log"
-    command = [*HAYHOOKS, "run", "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            [*command, *(args or [])],
-            env=base_env(**(env or {})),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=log_dir,
-            start_new_session=True,
-        )
-    server = ServerProcess(proc, port, log_path)
-    if wait:
-        try:
-            server.wait_ready()
-        except BaseException:
-            server.stop()
-            raise
-    return server
+    return launch_server(pipelines_dir, log_dir, env=env, args=args, ready_path="/health/ready" if wait else None)
 
 
 # A YAML pipeline with its own request timeout as a top-level key.

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import anyio
-from conftest import HAYHOOKS, ServerProcess, base_env, free_port, write_wrapper, write_yaml
+from conftest import ServerProcess, launch_server, write_wrapper, write_yaml
 from mcp import types
 
 UPPER = '''
@@ -151,35 +150,7 @@ def make_pipelines_dir(root: Path) -> Path:
 
 def start_mcp_server(pipelines_dir: Path, log_dir: Path, env: dict[str, str] | None = None) -> ServerProcess:
     """``hayhooks mcp run`` in a subprocess on 127.0.0.1; stop it with ``.stop()``."""
-    port = free_port()
-    log_path = log_dir / f"mcp-server-{port}.log"
-    command = [
-        *HAYHOOKS,
-        "mcp",
-        "run",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--pipelines-dir",
-        str(pipelines_dir),
-    ]
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            command,
-            env=base_env(**(env or {})),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=log_dir,
-            start_new_session=True,
-        )
-    server = ServerProcess(proc, port, log_path)
-    try:
-        server.wait_ready(path="/status")
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return launch_server(pipelines_dir, log_dir, verb=("mcp", "run"), env=env, ready_path="/status")
 
 
 def wrapper_files(code: str) -> list[dict[str, str]]:

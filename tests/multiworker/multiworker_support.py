@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from conftest import HAYHOOKS, ServerProcess, base_env, free_port
+from conftest import ServerProcess, free_port, launch_server
 
 WORKER_HEADER = "x-hayhooks-worker"
 
@@ -119,25 +119,7 @@ def readonly_prefix(directory: Path) -> list[str] | None:
 
 
 def start_prefixed_server(prefix: list[str], pipelines_dir: Path, log_dir: Path) -> ServerProcess:
-    port = free_port()
-    log_path = log_dir / f"server-{port}.log"
-    command = [*HAYHOOKS, "run", "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            [*prefix, *command],
-            env=base_env(),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=log_dir,
-            start_new_session=True,
-        )
-    server = ServerProcess(proc, port, log_path)
-    try:
-        server.wait_ready()
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return launch_server(pipelines_dir, log_dir, prefix=prefix)
 
 
 # --- nginx ------------------------------------------------------------------------------------------------------

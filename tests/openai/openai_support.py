@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import HAYHOOKS, ServerProcess, base_env, free_port, write_wrapper, write_yaml
+from conftest import ServerProcess, launch_server, write_wrapper, write_yaml
 
 HEADER = """\
 from __future__ import annotations
@@ -299,19 +298,7 @@ def write_pipelines(pipelines_dir: Path, wrappers: dict[str, str], yaml: dict[st
 @contextlib.contextmanager
 def running_server(workdir: Path, pipelines_dir: Path, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
     """A ``hayhooks run`` subprocess for a whole test module; every pipeline must have deployed."""
-    port = free_port()
-    log_path = workdir / f"server-{port}.log"
-    command = [*HAYHOOKS, "run", "--host", "127.0.0.1", "--port", str(port), "--pipelines-dir", str(pipelines_dir)]
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            command,
-            env=base_env(**(env or {})),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-            start_new_session=True,
-        )
-    server = ServerProcess(proc, port, log_path)
+    server = launch_server(pipelines_dir, workdir, env=env, ready_path=None)
     try:
         server.wait_ready()
         errors = httpx.get(server.url + "/status", timeout=10).json().get("errors")
