@@ -12,7 +12,6 @@ from pathlib import Path
 
 from anyio import to_thread
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 
 from hayhooks.deploy import watcher as pipelines_watcher
 from hayhooks.deploy.service import DeployService
@@ -20,11 +19,14 @@ from hayhooks.logging_config import configure_logging
 from hayhooks.registry import Registry
 from hayhooks.server import health
 from hayhooks.server.admin.api_router import router as admin_router
+from hayhooks.server.dispatch import HayhooksApp
 from hayhooks.server.errors import install_error_handlers
 from hayhooks.server.hardening import install_hardening
+from hayhooks.server.middleware.cors import CORSMiddleware
 from hayhooks.server.openai.api_router import router as openai_router
 from hayhooks.server.openapi import OpenAPIBuilder
 from hayhooks.server.run.api_router import routes as run_routes
+from hayhooks.server.run.api_router import run_pipeline
 from hayhooks.server.state import ServerState
 from hayhooks.server.worker_header import WorkerHeaderMiddleware
 from hayhooks.settings import Settings, get_settings
@@ -97,7 +99,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     _extend_python_path(settings)
     registry = registry or Registry()
     state = ServerState(settings=settings, registry=registry, deployer=DeployService(settings, registry))
-    app = FastAPI(
+    app = HayhooksApp(
         title="Hayhooks",
         version=__version__,
         description="Haystack pipelines served as REST APIs, OpenAI-compatible endpoints and MCP tools.",
@@ -110,7 +112,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.include_router(health.router)
     app.include_router(admin_router)
     app.include_router(openai_router)
-    app.router.routes.extend(run_routes)
+    app.router.routes.extend(run_routes)  # kept for 405s and url_for; the run itself is dispatched early
+    app.run_endpoint, app.show_tracebacks = run_pipeline, settings.show_tracebacks
     if settings.serve_mcp:  # MCP is an optional extra: import it only when asked for
         from hayhooks.server.mcp.mount import mount_mcp
 

@@ -31,19 +31,17 @@ import contextlib
 import functools
 import inspect
 import math
-import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from anyio import to_thread
 from starlette.responses import JSONResponse
 
 from hayhooks.context import get_request_context
 from hayhooks.registry import DeployedPipeline, Registry
-from hayhooks.server import metrics
+from hayhooks.server import metrics, threads
 from hayhooks.settings import Settings
 
 _GATE_KEY = "run_gate"
@@ -212,33 +210,24 @@ async def run_limited(
     """Call ``func(*args, **kwargs)`` for ``pipeline`` within its run limits (see the module docstring)."""
     gate = gate_for(pipeline, settings)
     _tag_request(pipeline)
-    is_async = inspect.iscoroutinefunction(func)
     timeout = gate.limits.timeout
-    if timeout is None:
+    deadline = None if timeout is None else anyio.current_time() + timeout
+    if deadline is None:
         await gate.acquire()
-        return await _run_untimed(gate, func, args, kwargs, is_async)
-    deadline = anyio.current_time() + timeout
-    await _acquire_by(gate, deadline)
-    if is_async:
-        return await _run_async_timed(gate, func, args, kwargs, deadline)
-    return await _run_sync_timed(gate, functools.partial(func, *args, **kwargs), deadline)
+    else:
+        await _acquire_by(gate, deadline)
+    if inspect.iscoroutinefunction(func):
+        return await _run_async(gate, func(*args, **kwargs), deadline)
+    return await _run_sync(gate, functools.partial(func, *args, **kwargs) if args or kwargs else func, deadline)
 
 
-async def _run_untimed(gate: RunGate, func: Callable[..., Any], args: tuple, kwargs: dict, is_async: bool) -> Any:
+async def _run_async(gate: RunGate, call: Awaitable[Any], deadline: float | None) -> Any:
     started = time.perf_counter()
     try:
-        if is_async:
-            return await func(*args, **kwargs)
-        return await to_thread.run_sync(functools.partial(func, *args, **kwargs))
-    finally:
-        gate.release(time.perf_counter() - started)
-
-
-async def _run_async_timed(gate: RunGate, func: Callable[..., Any], args: tuple, kwargs: dict, deadline: float) -> Any:
-    started = time.perf_counter()
-    try:
+        if deadline is None:
+            return await call
         with anyio.CancelScope(deadline=deadline) as scope:
-            result = await func(*args, **kwargs)
+            result = await call
     finally:
         gate.release(time.perf_counter() - started)
     if scope.cancelled_caught:
@@ -246,46 +235,16 @@ async def _run_async_timed(gate: RunGate, func: Callable[..., Any], args: tuple,
     return result
 
 
-class _ThreadRun:
-    """A sync call on a worker thread that releases its run slot when it really ends, even if abandoned."""
-
-    def __init__(self, gate: RunGate, call: Callable[[], Any], loop: asyncio.AbstractEventLoop) -> None:
-        self.gate, self.call, self.loop = gate, call, loop
-        self._lock = threading.Lock()
-        self._state = "pending"  # pending -> running, or pending -> abandoned (then it never runs)
-
-    def __call__(self) -> Any:
-        with self._lock:
-            if self._state == "abandoned":
-                return None
-            self._state = "running"
-        started = time.perf_counter()
-        try:
-            return self.call()
-        finally:
-            with contextlib.suppress(RuntimeError):  # the loop is gone: the server has shut down
-                self.loop.call_soon_threadsafe(self.gate.release, time.perf_counter() - started)
-
-    def abandon(self) -> None:
-        """The caller stops waiting; if the call never started, it never will and the slot is freed now."""
-        with self._lock:
-            never_started = self._state == "pending"
-            if never_started:
-                self._state = "abandoned"
-        if never_started:
-            self.gate.release()
-
-
-async def _run_sync_timed(gate: RunGate, call: Callable[[], Any], deadline: float) -> Any:
-    run = _ThreadRun(gate, call, asyncio.get_running_loop())
-    try:
-        with anyio.CancelScope(deadline=deadline) as scope:
-            result = await to_thread.run_sync(run, abandon_on_cancel=True)
-    except anyio.get_cancelled_exc_class():
-        run.abandon()
-        raise
+async def _run_sync(gate: RunGate, call: Callable[[], Any], deadline: float | None) -> Any:
+    """On a worker thread. The slot is freed when the call really ends: a sync call cannot be interrupted, so
+    one whose caller timed out or went away keeps its slot until it returns (see ``threads.Job``)."""
+    started = time.perf_counter()
+    job = threads.start(threads.Job(call, on_end=lambda: gate.release(time.perf_counter() - started)))
+    if deadline is None:
+        return await job.result()
+    with anyio.CancelScope(deadline=deadline) as scope:
+        result = await job.result()
     if scope.cancelled_caught:
-        run.abandon()
         raise gate.timed_out()
     return result
 

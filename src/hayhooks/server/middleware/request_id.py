@@ -8,6 +8,7 @@ the response status and duration (used for metrics), so one ``send`` wrapper ser
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -29,8 +30,13 @@ def incoming_request_id(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
+_ID_PREFIX = os.urandom(8).hex()  # random per process: ids from different workers and instances never collide
+_id_counter = itertools.count(1)
+
+
 def new_request_id() -> str:
-    return os.urandom(16).hex()  # 128 random bits, cheaper than uuid4
+    """32 hex digits: this process's random prefix and a counter (no system call per request)."""
+    return f"{_ID_PREFIX}{next(_id_counter):016x}"
 
 
 class RequestContextMiddleware:

@@ -9,7 +9,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from hayhooks.deploy.signature import RunSignature
 
@@ -97,6 +97,18 @@ async def _read_multipart(request: Request, signature: RunSignature) -> tuple[di
     return values, {name: items or None for name, items in files.items()}
 
 
+async def _read_body(request: Request) -> bytes:
+    """The whole body, read straight from ``receive`` (the JSON path needs no ``Request`` stream machinery)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 async def read_run_arguments(request: Request, signature: RunSignature) -> dict[str, Any]:
     """Validate the request body against the pipeline's request model and return ``run_api`` kwargs."""
     content_type = request.headers.get("content-type", "")
@@ -110,7 +122,7 @@ async def read_run_arguments(request: Request, signature: RunSignature) -> dict[
             model = signature.request_model.model_validate(values)
         else:
             # JSON whatever the content type says: `curl -d '{...}'` sends form-urlencoded by default.
-            body = await request.body()
+            body = await _read_body(request)
             model = signature.request_model.model_validate_json(body or b"{}")
     except ValidationError as exc:
         raise RequestBodyError(_body_errors(exc)) from None

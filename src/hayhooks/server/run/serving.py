@@ -46,7 +46,15 @@ def _iterate(stream: Any, render) -> Iterator[str] | AsyncIterator[str]:  # type
 
 
 class JSONBytesResponse(Response):
+    """Already-encoded JSON; its two headers are built directly (Starlette's generic header logic is skipped)."""
+
     media_type = "application/json"
+
+    def __init__(self, body: bytes, status_code: int = 200) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.background = None
+        self.raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
 
 
 def build_response(result: Any) -> Response:
