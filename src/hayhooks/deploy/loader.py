@@ -156,7 +156,7 @@ def load_yaml_source(
         kind="yaml",
         wrapper=wrapper,
         version=pipeline_files.content_version(source_code),
-        methods=frozenset({"run_api", "run_api_async"}),
+        methods=frozenset({"run_api"}),
         run_signature=signature,
         description=description or signature.description,
         source=source,  # type: ignore[arg-type]

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from haystack import Pipeline
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from hayhooks.deploy.errors import InvalidPipelineError
 from hayhooks.deploy.signature import RunSignature, model_name
 from hayhooks.wrapper import BasePipelineWrapper
+
+if TYPE_CHECKING:  # Haystack loads with the first pipeline, so a server without YAML pipelines never pays for it
+    from haystack import Pipeline
 
 SETTINGS_KEYS = ("description", "streaming_components", "request_timeout", "max_concurrent_runs", "max_queued_runs")
 _HAYHOOKS_KEYS = ("inputs", "outputs", *SETTINGS_KEYS)
@@ -71,6 +73,8 @@ def parse_yaml(pipeline_name: str, source: str) -> YamlDefinition:
 
 
 def build_pipeline(pipeline_name: str, definition: YamlDefinition) -> Pipeline:
+    from haystack import Pipeline
+
     try:
         return Pipeline.from_dict(definition.pipeline_data)
     except Exception as exc:
@@ -136,12 +140,10 @@ class YAMLPipelineWrapper(BasePipelineWrapper):
         """Every output of each component named under ``outputs`` (as Hayhooks answers), keyed by component."""
         return {component: raw[component] for component in self.include_outputs_from if component in raw}
 
+    # Sync only: the server runs it on one of its worker threads. Haystack's ``run_async`` would hand every sync
+    # component to a thread of its own executor and costs several times more per run.
     def run_api(self, **fields: Any) -> dict:
         raw = self.pipeline.run(self.pipeline_data(fields), include_outputs_from=self.include_outputs_from)
-        return self.shape_result(raw)
-
-    async def run_api_async(self, **fields: Any) -> dict:
-        raw = await self.pipeline.run_async(self.pipeline_data(fields), include_outputs_from=self.include_outputs_from)
         return self.shape_result(raw)
 
     def run_signature(self) -> RunSignature:

@@ -23,7 +23,9 @@ from starlette.types import Receive, Scope, Send
 
 logger = logging.getLogger("hayhooks.openai")
 
-HIGH_WATER = 256  # frames waiting to be sent before the producer pauses (the first frame is sent on its own)
+HIGH_WATER = 64  # frames waiting to be sent before the producer pauses (the first frame is sent on its own)
+LOW_WATER = 16  # a paused producer resumes when this few frames are left
+SLICE = 8  # frames per write: then the stream lets every other ready stream and request have its turn
 CLOSE_TIMEOUT = 5.0  # seconds a wrapper's async generator may take to clean up
 
 
@@ -104,7 +106,10 @@ class FrameSink:
 
     # --- sender ----------------------------------------------------------------------------------------------
     def _made_room(self) -> None:
+        first_out = self._limit != HIGH_WATER
         self._limit = HIGH_WATER
+        if not first_out and len(self._frames) > LOW_WATER and not self.cancelled:
+            return  # plenty left to send: wake the producer once, when it is down to LOW_WATER
         room = self._room
         if room is not None:
             self._room = None
@@ -112,15 +117,19 @@ class FrameSink:
         if not self._room_event.is_set():
             self._room_event.set()
 
+    def has_frames(self) -> bool:
+        return bool(self._frames)
+
     async def next_batch(self) -> str | None:
-        """Every waiting frame joined; ``None`` once the producer finished (or the client left) and all is sent."""
+        """Up to ``SLICE`` waiting frames joined; ``None`` once the producer finished (or the client left) and
+        everything is sent."""
         frames = self._frames
         while True:
             if self.cancelled:
                 return None
             done = self.finished
             if frames:
-                batch = "".join([frames.popleft() for _ in range(len(frames))])
+                batch = "".join([frames.popleft() for _ in range(min(SLICE, len(frames)))])
                 self._made_room()
                 return batch
             if done:
@@ -349,6 +358,8 @@ class SSEResponse(Response):
         try:
             while (batch := await sink.next_batch()) is not None:
                 await send({"type": "http.response.body", "body": batch.encode("utf-8", "replace"), "more_body": True})
+                if sink.has_frames():  # a fast producer: take turns with the other streams and new requests
+                    await asyncio.sleep(0)
             if not sink.cancelled:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
