@@ -1,4 +1,5 @@
-"""The hot path: ``POST /{name}/run`` goes straight to its handler, everything else through FastAPI's router.
+"""The hot paths: ``POST /{name}/run`` and the OpenAI chat/responses routes go straight to their handlers,
+everything else through FastAPI's router.
 
 FastAPI's router matches a request against every route in turn, through included routers and its exception,
 telemetry and exit-stack layers; for a pipeline run that framework work costs several times what the run
@@ -7,10 +8,12 @@ itself does. ``HayhooksApp`` builds its ASGI stack as::
     our middleware (worker header, CORS, request id + metrics, auth, rate limit, body limit)
       -> HotPathDispatcher
            POST /{name}/run  -> run handler (plain Starlette endpoint, own error handling)
+           POST /v1/chat/completions, /v1/responses (and their aliases) -> the same, for OpenAI clients
            anything else     -> FastAPI's own stack (error middleware, exception handlers, router)
 
 so every request still passes every middleware the app has (including any a user adds with
-``app.add_middleware``), and a run answers exactly what the ``/{name}/run`` route would.
+``app.add_middleware``), and a hot path answers exactly what its route in the router would (the routes stay
+registered: they document the API in ``/openapi.json`` and answer other methods with 405).
 """
 
 from __future__ import annotations
@@ -63,17 +66,25 @@ def endpoint_app(endpoint: Endpoint, show_tracebacks: bool) -> ASGIApp:
 
 
 class HotPathDispatcher:
-    def __init__(self, framework: ASGIApp, run: ASGIApp, mounted_roots: Container[str]) -> None:
+    def __init__(
+        self, framework: ASGIApp, run: ASGIApp | None, exact: dict[str, ASGIApp], mounted_roots: Container[str]
+    ) -> None:
         self.framework = framework
         self.run = run
+        self.exact = exact  # POST path -> app, e.g. /v1/chat/completions
         self.mounted_roots = mounted_roots  # `/mcp/run` belongs to the MCP mount, not to a pipeline "mcp"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
-            name = run_route_pipeline(_router_path(scope))
+            path = _router_path(scope)
+            hot = self.exact.get(path)
+            if hot is not None:
+                await hot(scope, receive, send)
+                return
+            name = run_route_pipeline(path) if self.run is not None else None
             if name is not None and name not in self.mounted_roots:
                 scope["path_params"] = {"name": name}
-                await self.run(scope, receive, send)
+                await self.run(scope, receive, send)  # type: ignore[misc]
                 return
         await self.framework(scope, receive, send)
 
@@ -83,6 +94,7 @@ class HayhooksApp(FastAPI):
 
     run_endpoint: Endpoint | None = None
     show_tracebacks: bool = False
+    hot_endpoints: dict[str, Endpoint]  # exact POST paths answered before the router (same answers as its routes)
     _framework_telemetry: bool | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -108,9 +120,12 @@ class HayhooksApp(FastAPI):
             app = super().build_middleware_stack()  # FastAPI's own layers around the router only
         finally:
             self.user_middleware = user_middleware
-        if self.run_endpoint is not None:
+        hot = getattr(self, "hot_endpoints", {})
+        if self.run_endpoint is not None or hot:
             mounted = {route.path.strip("/") for route in self.router.routes if isinstance(route, Mount)}
-            app = HotPathDispatcher(app, endpoint_app(self.run_endpoint, self.show_tracebacks), mounted)
+            run = None if self.run_endpoint is None else endpoint_app(self.run_endpoint, self.show_tracebacks)
+            exact = {path: endpoint_app(endpoint, self.show_tracebacks) for path, endpoint in hot.items()}
+            app = HotPathDispatcher(app, run, exact, mounted)
         for cls, args, kwargs in reversed(user_middleware):
             app = cls(app, *args, **kwargs)
         return app

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
 from hayhooks.server.limits import RunLimitError
@@ -27,6 +28,17 @@ from hayhooks.server.openai.protocol import (
 from hayhooks.server.state import ServerState, get_state
 
 
+def openai_error_response(exc: Exception) -> Response | None:
+    """The OpenAI-shaped answer to an exception a route raised; ``None`` for anything unexpected."""
+    if isinstance(exc, RequestValidationError):
+        return validation_error_response(list(exc.errors()))
+    if isinstance(exc, serving.OpenAIError):
+        return exc.response()
+    if isinstance(exc, RunLimitError):
+        return serving.limit_error_response(exc)
+    return None
+
+
 class OpenAIRoute(APIRoute):
     """Answers validation errors and ``OpenAIError``s in OpenAI's error shape."""
 
@@ -36,12 +48,11 @@ class OpenAIRoute(APIRoute):
         async def handle(request: Request) -> Response:
             try:
                 return await handler(request)
-            except RequestValidationError as exc:
-                return validation_error_response(list(exc.errors()))
-            except serving.OpenAIError as exc:
-                return exc.response()
-            except RunLimitError as exc:
-                return serving.limit_error_response(exc)
+            except Exception as exc:
+                response = openai_error_response(exc)
+                if response is None:
+                    raise
+                return response
 
         return handle
 
@@ -105,3 +116,42 @@ async def upload_file(
     """Handed to the first deployed pipeline implementing `run_file_upload`; otherwise only described."""
     content = await file.read()
     return await serving.upload_file(state, file.filename, file.content_type, content, purpose)
+
+
+# --- hot paths --------------------------------------------------------------------------------------------------
+# The app answers POST chat completions and responses before FastAPI's router (see ``server/dispatch.py``) with
+# these plain endpoints: the same validation, logic and error shapes as the routes above, without the framework's
+# per-request routing and dependency work. The routes above stay: they document the API and serve other methods.
+def _hot_endpoint(
+    model: type[BaseModel], handle: Callable[[ServerState, Any], Coroutine[Any, Any, Response]]
+) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    async def endpoint(request: Request) -> Response:
+        state = get_state(request)
+        await state.wait_ready()
+        raw = await request.body()
+        if not raw:
+            return validation_error_response([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+        try:
+            body = model.model_validate_json(raw)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_input=False)
+            return validation_error_response([{**error, "loc": ("body", *error["loc"])} for error in errors])
+        try:
+            return await handle(state, body)
+        except Exception as exc:
+            response = openai_error_response(exc)
+            if response is None:
+                raise
+            return response
+
+    return endpoint
+
+
+_chat = _hot_endpoint(ChatCompletionRequest, serving.chat_completion)
+_responses = _hot_endpoint(ResponsesRequest, serving.create_response)
+HOT_ENDPOINTS = {
+    "/v1/chat/completions": _chat,
+    "/chat/completions": _chat,
+    "/v1/responses": _responses,
+    "/responses": _responses,
+}
