@@ -44,6 +44,13 @@ def run(
         typer.secho(f"Error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
 
+    if settings.serve_mcp:
+        from hayhooks.server.mcp import INSTALL_HINT, mcp_available
+
+        if not mcp_available():
+            typer.secho(f"Error: HAYHOOKS_SERVE_MCP=true: {INSTALL_HINT}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
+
     from hayhooks.server.runner import serve
 
     serve(settings, reload=reload)

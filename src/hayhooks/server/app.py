@@ -17,14 +17,15 @@ from hayhooks.deploy import watcher as pipelines_watcher
 from hayhooks.deploy.service import DeployService
 from hayhooks.logging_config import configure_logging
 from hayhooks.registry import Registry
-from hayhooks.server import health
+from hayhooks.server import health, heap
 from hayhooks.server.admin.api_router import router as admin_router
 from hayhooks.server.dispatch import HayhooksApp
 from hayhooks.server.errors import install_error_handlers
 from hayhooks.server.hardening import install_hardening
 from hayhooks.server.middleware.cors import CORSMiddleware
+from hayhooks.server.openai.api_router import HOT_ENDPOINTS as OPENAI_HOT_ENDPOINTS
 from hayhooks.server.openai.api_router import router as openai_router
-from hayhooks.server.openapi import OpenAPIBuilder
+from hayhooks.server.openapi import install_openapi
 from hayhooks.server.run.api_router import routes as run_routes
 from hayhooks.server.run.api_router import run_pipeline
 from hayhooks.server.state import ServerState
@@ -59,6 +60,8 @@ async def _startup_deploy(state: ServerState) -> None:
         logger.exception("Startup deploy failed")
     finally:
         state.ready.set()
+    await to_thread.run_sync(heap.settle_after_startup)
+    state.registry.subscribe(heap.freeze_after_deploy)
 
 
 @contextlib.asynccontextmanager
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.include_router(openai_router)
     app.router.routes.extend(run_routes)  # kept for 405s and url_for; the run itself is dispatched early
     app.run_endpoint, app.show_tracebacks = run_pipeline, settings.show_tracebacks
+    app.hot_endpoints = dict(OPENAI_HOT_ENDPOINTS)
     if settings.serve_mcp:  # MCP is an optional extra: import it only when asked for
         from hayhooks.server.mcp.mount import mount_mcp
 
@@ -123,7 +127,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.add_middleware(WorkerHeaderMiddleware, worker=state.worker)
     if settings.watch_pipelines_dir:  # hot reload: each worker follows the pipelines dir
         state.extras.setdefault("lifespan_hooks", []).append(pipelines_watcher.lifespan_hook(state))
-    app.openapi = OpenAPIBuilder(app, registry)  # type: ignore[method-assign]
+    install_openapi(app, registry)  # app.openapi() and GET /openapi.json, cached per routes/pipeline version
     return app
 
 

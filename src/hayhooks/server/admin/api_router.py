@@ -62,4 +62,4 @@ async def status(state: ServerState = Depends(ready_state)) -> StatusResponse:
 
 @router.get("/status/{name}", response_model=PipelineStatusResponse, summary="Status of one pipeline")
 async def pipeline_status(name: str, state: ServerState = Depends(ready_state)) -> PipelineStatusResponse:
-    return serving.pipeline_status(state, name)
+    return await serving.pipeline_status(state, name)

@@ -76,8 +76,8 @@ def status(state: ServerState) -> StatusResponse:
     )
 
 
-def pipeline_status(state: ServerState, name: str) -> PipelineStatusResponse:
-    pipeline = state.registry.get(name)
+async def pipeline_status(state: ServerState, name: str) -> PipelineStatusResponse:
+    pipeline = await state.lookup(name)
     if pipeline is None:
         raise PipelineNotFoundError(f"Pipeline '{name}' not found.")
     return PipelineStatusResponse(

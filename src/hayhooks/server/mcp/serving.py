@@ -46,7 +46,7 @@ async def _all_statuses(state: ServerState, _: NoArguments) -> BaseModel:
 
 
 async def _pipeline_status(state: ServerState, args: PipelineNameArguments) -> BaseModel:
-    return admin.pipeline_status(state, args.pipeline_name)
+    return await admin.pipeline_status(state, args.pipeline_name)
 
 
 async def _deploy(state: ServerState, args: DeployPipelineArguments) -> BaseModel:
@@ -124,7 +124,7 @@ async def call_tool(
         if changes_need_admin and name in CHANGING_TOOLS and not caller_is_admin():
             return error_result(ADMIN_KEY_NEEDED)
         return await call_core_tool(state, name, arguments)
-    pipeline = state.registry.get(name)
+    pipeline = await state.lookup(name)
     if pipeline is None or not is_pipeline_tool(pipeline):
         raise UnknownToolError(f"Unknown tool: '{name}'")
     return await call_pipeline_tool(state, pipeline, arguments)

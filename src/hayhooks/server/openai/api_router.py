@@ -85,7 +85,7 @@ async def list_models(state: ServerState = Depends(ready_state)) -> dict[str, An
 
 @_aliased("GET", "/models/{model}", response_model=ModelObject, summary="One deployed pipeline as a model")
 async def get_model(model: str, state: ServerState = Depends(ready_state)) -> dict[str, Any]:
-    return serving.get_model(state, model)
+    return await serving.get_model(state, model)
 
 
 @_aliased("POST", "/chat/completions", summary="Chat completion (OpenAI-compatible)", response_model=None)

@@ -85,8 +85,8 @@ def unknown_model(model: str) -> OpenAIError:
 
 
 # --- calling the wrapper ------------------------------------------------------------------------------------------
-def find_pipeline(state: ServerState, model: str, dispatch: Dispatch) -> DeployedPipeline:
-    pipeline = state.registry.get(model)
+async def find_pipeline(state: ServerState, model: str, dispatch: Dispatch) -> DeployedPipeline:
+    pipeline = await state.lookup(model)
     if pipeline is None:
         raise unknown_model(model)
     if not pipeline.methods & {dispatch.sync_method, dispatch.async_method}:
@@ -216,7 +216,7 @@ async def collect(result: Any, visitor: ItemVisitor) -> None:
 
 # --- endpoints' logic -----------------------------------------------------------------------------------------------
 async def chat_completion(state: ServerState, request: ChatCompletionRequest) -> Response:
-    pipeline = find_pipeline(state, request.model, CHAT)
+    pipeline = await find_pipeline(state, request.model, CHAT)
     kwargs = {"model": request.model, "messages": request.messages, "body": request.model_dump()}
     completion_id, created = new_id("chatcmpl"), now()
     if request.stream:
@@ -228,7 +228,7 @@ async def chat_completion(state: ServerState, request: ChatCompletionRequest) ->
 
 
 async def create_response(state: ServerState, request: ResponsesRequest) -> Response:
-    pipeline = find_pipeline(state, request.model, RESPONSES)
+    pipeline = await find_pipeline(state, request.model, RESPONSES)
     body = request.model_dump()
     kwargs = {"model": request.model, "input_items": request.input_items(), "body": body}
     encoder = ResponsesEncoder(new_id("resp"), request.model, now(), body)
@@ -247,8 +247,8 @@ def list_models(state: ServerState) -> dict[str, Any]:
     return {"object": "list", "data": [_model(pipeline) for pipeline in state.registry.all()]}
 
 
-def get_model(state: ServerState, model: str) -> dict[str, Any]:
-    pipeline = state.registry.get(model)
+async def get_model(state: ServerState, model: str) -> dict[str, Any]:
+    pipeline = await state.lookup(model)
     if pipeline is None:
         raise unknown_model(model)
     return _model(pipeline)
