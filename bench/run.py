@@ -6,12 +6,20 @@
     python3 bench/run.py --smoke              # start each server once and check every route (~1 minute)
     python3 bench/run.py --only run,startup --runs 5
     python3 bench/run.py --servers ref,floor  # leave a server out
+    python3 bench/run.py --only run --profile # also py-spy profiles of ours (under a minute more)
 
 It installs what it needs first: the reference release into its own virtualenv (bench/.venv-ref,
-never the project's environment) and wrk with apt-get. Our server is the `hayhooks` script of the
-project's virtualenv (--ours, or $BENCH_OURS_HAYHOOKS, default /work/venv/bin/hayhooks); when it is
-missing or fails, its cells are marked and the benchmark goes on. The final tables are printed and
-written to bench/results/latest.md (unless --no-write, or --smoke).
+never the project's environment) and wrk with apt-get. Our server is, in this order: --ours PATH or
+$BENCH_OURS_HAYHOOKS; else <repo>/.venv/bin/hayhooks when that virtualenv imports hayhooks from this
+repo's src/; else <repo>/.venv is created (if missing) and `pip install -e "<repo>[mcp]"` is run into
+it, as README's first command does. The reference never goes into that virtualenv, nor ours into the
+reference's. When our server is unavailable or fails, its cells are marked and the benchmark goes on.
+The final tables are printed and written to bench/results/latest.md (unless --no-write, or --smoke).
+
+--profile (or `--only profile`) adds a bounded step (at most about a minute) after the sections: our
+server under wrk on POST /noop/run at c=16, then under 32 streams, sampled by py-spy (taken from our
+virtualenv or PATH, pip-installed into our virtualenv when missing); summaries go next to the results
+file as profile-<workload>.txt, raw stacks into raw/ beside them (bench/results/raw/ is git-ignored).
 
 This is not a test: nothing here asserts a timing, and the test suite never runs it.
 """
@@ -37,20 +45,23 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from harness import pipelines, procs, setup_env  # noqa: E402
+from harness.profile import run_profiles  # noqa: E402
 from harness.report import Report  # noqa: E402
 from harness.servers import ServerSpec, describe_hayhooks  # noqa: E402
 from harness.workloads import SECTIONS, Config, Results, run_section, say  # noqa: E402
 
+REPO_DIR = BENCH_DIR.parent
 REF_VENV = BENCH_DIR / ".venv-ref"
-DEFAULT_OURS = os.environ.get("BENCH_OURS_HAYHOOKS", "/work/venv/bin/hayhooks")
+OURS_VENV = REPO_DIR / ".venv"  # README's first command creates it
 RESULTS_FILE = BENCH_DIR / "results" / "latest.md"
+PROFILE = "profile"  # the optional step, accepted by --only next to the sections
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark the reference Hayhooks, our server and a bare floor app.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"sections: {', '.join(SECTIONS)}",
+        epilog=f"sections: {', '.join(SECTIONS)} (and {PROFILE}, only when asked for)",
     )
     parser.add_argument("--quick", action="store_true", help="1 short run per measurement (a few minutes)")
     parser.add_argument("--smoke", action="store_true", help="only check that every server answers every route")
@@ -58,7 +69,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, help="measured runs per data point (default 3, --quick 1)")
     parser.add_argument("--duration", type=int, help="seconds per wrk run (default 5, --quick 2; at most 5)")
     parser.add_argument("--servers", default="ref,ours,floor", help="which of ref,ours,floor to run")
-    parser.add_argument("--ours", default=DEFAULT_OURS, help="our `hayhooks` script (default: %(default)s)")
+    parser.add_argument(
+        "--ours",
+        default=os.environ.get("BENCH_OURS_HAYHOOKS") or None,
+        help="our `hayhooks` script (default: $BENCH_OURS_HAYHOOKS, else <repo>/.venv/bin/hayhooks,"
+        " set up when it does not import this repo's src/)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after the sections, profile our server with py-spy under the no-op run and streaming loads"
+        " (at most about a minute; writes profile-<workload>.txt next to --out)",
+    )
     parser.add_argument("--out", default=str(RESULTS_FILE), help="markdown file for the tables")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
     parser.add_argument(
@@ -69,9 +91,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--keep-work", action="store_true", help="keep the temporary work dir (server logs)")
     args = parser.parse_args(argv)
-    unknown = {s for s in args.only.split(",") if s} - set(SECTIONS)
+    unknown = {s for s in args.only.split(",") if s} - set(SECTIONS) - {PROFILE}
     if unknown:
-        parser.error(f"unknown section(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+        parser.error(f"unknown section(s) {sorted(unknown)}; choose from {', '.join(SECTIONS)}, {PROFILE}")
+    if PROFILE in args.only.split(","):
+        args.profile = True
     bad_servers = {s for s in args.servers.split(",") if s} - {"ref", "ours", "floor"}
     if bad_servers:
         parser.error(f"unknown server(s) {sorted(bad_servers)}")
@@ -93,24 +117,43 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def build_specs(args: argparse.Namespace, ref_hayhooks: Path) -> list[ServerSpec]:
+def our_hayhooks(args: argparse.Namespace) -> tuple[Path, str | None]:
+    """Our `hayhooks` script, and why it is unavailable (None when it is usable)."""
+    if args.ours:
+        ours = Path(args.ours)
+        setup_env.log(f"ours: {ours} (from --ours or $BENCH_OURS_HAYHOOKS)")
+    else:
+        try:
+            ours = setup_env.ensure_project_venv(REPO_DIR, OURS_VENV, REF_VENV)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            setup_env.log(f"ours: could not set up {OURS_VENV}: {exc}")
+            return OURS_VENV / "bin" / "hayhooks", f"not installed (could not set up {OURS_VENV}: {exc})"
+    if not (ours.exists() and os.access(ours, os.X_OK)):
+        return ours, f"not installed ({ours} missing)"
+    return ours, None
+
+
+def build_specs(args: argparse.Namespace, ref_hayhooks: Path) -> tuple[list[ServerSpec], ServerSpec | None]:
+    """The servers to measure, and our server's spec (also set up when only --profile needs it)."""
     wanted = [s for s in args.servers.split(",") if s]
+    ours_spec = None
+    if "ours" in wanted or args.profile:
+        ours, problem = our_hayhooks(args)
+        if problem is None:
+            origin = describe_hayhooks(ours)
+            ours_spec = ServerSpec("ours", "ours", ours, origin=origin)
+            if str(REF_VENV) in origin or str(REF_VENV.resolve()) in origin:
+                ours_spec.available, ours_spec.reason = False, "resolves to the reference install"
+        else:
+            ours_spec = ServerSpec("ours", "ours", ours, available=False, reason=problem)
     specs = []
     if "ref" in wanted:
         specs.append(ServerSpec("ref", "reference", ref_hayhooks, origin=describe_hayhooks(ref_hayhooks)))
-    if "ours" in wanted:
-        ours = Path(args.ours)
-        if ours.exists() and os.access(ours, os.X_OK):
-            origin = describe_hayhooks(ours)
-            spec = ServerSpec("ours", "ours", ours, origin=origin)
-            if str(REF_VENV) in origin:
-                spec.available, spec.reason = False, "resolves to the reference install"
-        else:
-            spec = ServerSpec("ours", "ours", ours, available=False, reason=f"not installed ({ours} missing)")
-        specs.append(spec)
+    if "ours" in wanted and ours_spec is not None:
+        specs.append(ours_spec)
     if "floor" in wanted:
         specs.append(ServerSpec("floor", "floor", REF_VENV / "bin" / "python", origin="bench/floor_app.py"))
-    return specs
+    return specs, ours_spec
 
 
 def machine_line() -> str:
@@ -263,14 +306,15 @@ def main(argv: list[str]) -> int:
     except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
         say(f"setup failed: {exc}")
         return 2
-    specs = build_specs(args, ref_hayhooks)
+    specs, ours_spec = build_specs(args, ref_hayhooks)
     cfg.cpu_iterations = pipelines.calibrate_burn(20.0)
 
     atexit.register(procs.stop_all)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     say("servers:")
-    for spec in specs:
+    shown = specs + ([ours_spec] if ours_spec is not None and ours_spec not in specs else [])
+    for spec in shown:
         state = spec.origin if spec.available else f"UNAVAILABLE: {spec.reason}"
         say(f"  {spec.label:<10} {spec.executable}  [{state}]")
     say(f"CPU-bound wrapper: {cfg.cpu_iterations} loop iterations (~20 ms here)")
@@ -279,9 +323,12 @@ def main(argv: list[str]) -> int:
     say(f"work dir: {work}")
     try:
         if args.smoke:
+            if args.profile:
+                say("(--profile is not run with --smoke)")
             return smoke(specs, cfg, work)
 
-        sections = [s for s in SECTIONS if not args.only or s in args.only.split(",")]
+        only = [s for s in args.only.split(",") if s]
+        sections = [s for s in SECTIONS if not only or s in only]
         results = Results()
         quiet_wait = args.quiet_wait if args.quiet_wait is not None else (10.0 if args.quick else 30.0)
         for section in sections:
@@ -289,6 +336,16 @@ def main(argv: list[str]) -> int:
             if quiet_wait > 0:
                 wait_for_quiet(quiet_wait)
             run_section(section, cfg, specs, work, results)
+        if args.profile and ours_spec is not None:
+            say(f"== {PROFILE}")
+            if quiet_wait > 0:
+                wait_for_quiet(quiet_wait)
+            out_dir = Path(args.out).parent  # by default bench/results, with raw/ in it git-ignored
+            written = run_profiles(ours_spec, cfg.cpu_iterations, work, out_dir, out_dir / "raw", REF_VENV)
+            if written:
+                results.notes.append("py-spy profiles of ours: " + ", ".join(f"`{p.name}`" for p in written))
+        if not sections:
+            return 0
 
         labels = {spec.key: spec.label for spec in specs}
         mode = "quick" if args.quick else "full"
@@ -306,7 +363,7 @@ def main(argv: list[str]) -> int:
                     f"- {spec.label}: {spec.origin if spec.available else 'unavailable, ' + spec.reason}"
                     for spec in specs
                 ],
-                f"- sections: {', '.join(sections)}",
+                f"- sections: {', '.join(sections)}" + (f", {PROFILE}" if args.profile else ""),
                 "- ratios: `ours vs ref` is ours / reference (lower is better unless marked);"
                 " server CPU is utime+stime of every server process from /proc, per completed request",
                 "",

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from .workloads import Config, Results, median
 
 SERVER_KEYS = ("ref", "ours", "floor")
+TARGET_CONCURRENCY = 16  # the issue's reference figures are "medians, c=16": the CPU targets apply there
+INFO = "info"  # status of a row listed for information, not counted as a target
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -58,7 +60,7 @@ class Target:
     name: str
     goal: str
     measured: str
-    status: str  # "met", "NOT MET" or "n/a (...)"
+    status: str  # "met", "NOT MET", "n/a (...)" or INFO (listed for information, not a target)
 
 
 class Report:
@@ -190,32 +192,43 @@ class Report:
         cfg = self.cfg
         on = self.sections
         run_factors = {"noop": 5.0, "sync": 3.0, "yaml": 3.0, "async": 1.5}
+        # The issue states the CPU targets against reference figures taken at c=16: they are evaluated there;
+        # the ratios at the other concurrencies are listed after them, as information only.
+        info: list[tuple] = []
         for name in ("noop", "sync", "async", "yaml") if "run" in on else ():
-            for conc in cfg.concurrencies:
+            for conc in (TARGET_CONCURRENCY, *[c for c in cfg.concurrencies if c != TARGET_CONCURRENCY]):
+                counted = conc == TARGET_CONCURRENCY
+                if not counted and conc not in cfg.concurrencies:
+                    continue
                 key = (name, conc)
                 ref = self._med("run", key, "ref", "cpu_ms_per_req")
                 ours = self._med("run", key, "ours", "cpu_ms_per_req")
                 factor = run_factors[name]
-                self._target(
-                    f"server CPU/request, {name}, c={conc}: reference / ours",
-                    f"≥ {factor:g}x",
-                    _div(ref, ours),
-                    lambda v, f=factor: v >= f,
-                    "run",
-                    key,
-                    ("ours", "ref"),
-                )
+                checks = [
+                    (
+                        f"server CPU/request, {name}, c={conc}: reference / ours",
+                        f"≥ {factor:g}x",
+                        _div(ref, ours),
+                        lambda v, f=factor: v >= f,
+                        ("ours", "ref"),
+                    )
+                ]
                 if name == "noop":
                     floor = self._med("run", key, "floor", "cpu_ms_per_req")
-                    self._target(
-                        f"server CPU/request, noop, c={conc}: ours / floor app",
-                        "≤ 2x",
-                        _div(ours, floor),
-                        lambda v: v <= 2.0,
-                        "run",
-                        key,
-                        ("ours", "floor"),
+                    checks.append(
+                        (
+                            f"server CPU/request, noop, c={conc}: ours / floor app",
+                            "≤ 2x",
+                            _div(ours, floor),
+                            lambda v: v <= 2.0,
+                            ("ours", "floor"),
+                        )
                     )
+                for label, goal, value, ok, servers in checks:
+                    if counted:
+                        self._target(label, goal, value, ok, "run", key, servers)
+                    else:
+                        info.append((label, f"({goal} at c={TARGET_CONCURRENCY})", value))
         if "run" in on and 64 in cfg.concurrencies:
             for name in ("noop", "sync", "async", "yaml"):
                 key = (name, 64)
@@ -228,6 +241,8 @@ class Report:
                     key,
                     ("ours", "ref"),
                 )
+        for label, goal, value in info:
+            self.targets.append(Target(f"{label} (info)", goal, _ratio(value) if value is not None else "–", INFO))
         for clients in cfg.stream_clients if "stream" in on else ():
             self._target(
                 f"streaming chunks/s, {clients} client(s): ours / reference",
@@ -315,12 +330,14 @@ class Report:
         self.evaluate_targets()
         met = sum(1 for t in self.targets if t.status == "met")
         not_met = sum(1 for t in self.targets if t.status == "NOT MET")
-        missing = len(self.targets) - met - not_met
+        info = sum(1 for t in self.targets if t.status == INFO)
+        missing = len(self.targets) - met - not_met - info
         parts = [
             header,
             "## Targets",
             "",
-            f"{met} met, {not_met} not met, {missing} not measured.",
+            f"{met} met, {not_met} not met, {missing} not measured"
+            + (f" ({info} rows marked `info` are listed for information and not counted)." if info else "."),
             "",
             self.targets_table(),
             "",
