@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -83,43 +84,101 @@ class Job:
             self._on_end()
 
 
-class _Pool:
-    def __init__(self, max_threads: int) -> None:
+class Pool:
+    """Worker threads fed from one FIFO queue of callables.
+
+    Eager (``patience=None``): a callable that finds no idle thread gets a new one at once, up to
+    ``max_threads``: right for pipeline runs, which may block for seconds on a model call.
+
+    Patient (``patience=seconds``): beyond ``min_threads``, a new thread is started only when queued work has
+    not moved for ``patience``, i.e. every thread is blocked (a stream waiting on a model) rather than busy.
+    Short CPU-bound turns (fast streams) then run in arrival order on a few threads, instead of many threads
+    fighting over the GIL, which is what makes a new stream's first chunk wait behind the others.
+
+    Threads idle for ``IDLE_EXIT`` seconds end, so a burst does not leave hundreds of threads behind.
+    """
+
+    IDLE_EXIT = 60.0
+
+    def __init__(self, name: str, max_threads: int, min_threads: int = 1, patience: float | None = None) -> None:
+        self._name = name
         self._max = max_threads
-        self._queue: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        self._min = min_threads
+        self._patience = patience
+        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
-        self._idle = 0  # threads waiting for a job
-        self._waiting = 0  # jobs queued and not yet picked up
+        self._idle = 0  # threads waiting for work
+        self._waiting = 0  # callables queued and not yet picked up
+        self._picked = 0  # callables picked up so far (the patient pool's sign of progress)
+        self._stalled = threading.Condition(self._lock)
+        self._watching = False
 
-    def start(self, job: Job) -> None:
+    def start(self, call: Callable[[], None]) -> None:
         with self._lock:
             self._waiting += 1
-            spawn = self._waiting > self._idle and self._threads < self._max
+            short = self._waiting > self._idle
+            spawn = short and self._threads < self._max and (self._patience is None or self._threads < self._min)
             if spawn:
                 self._threads += 1
-                number = self._threads
-        self._queue.put(job)
+            elif short and self._patience is not None:
+                self._watch_for_stall()
+        self._queue.put(call)
         if spawn:
-            threading.Thread(target=self._work, name=f"hayhooks-run-{number}", daemon=True).start()
+            self._spawn()
+
+    def _spawn(self) -> None:
+        threading.Thread(target=self._work, name=f"{self._name}-{self._threads}", daemon=True).start()
 
     def _work(self) -> None:
         while True:
             with self._lock:
                 self._idle += 1
-            job = self._queue.get()
+            try:
+                call = self._queue.get(timeout=self.IDLE_EXIT)
+            except queue.Empty:
+                with self._lock:
+                    self._idle -= 1
+                    if self._waiting == 0:
+                        self._threads -= 1
+                        return
+                continue
             with self._lock:
                 self._idle -= 1
                 self._waiting -= 1
-            job._run_on_thread()
-            del job
+                self._picked += 1
+            call()
+            del call
+
+    # --- patient pools: one watcher thread, awake only while work is queued with no thread free ----------------
+    def _watch_for_stall(self) -> None:
+        """Called with the lock held."""
+        if not self._watching:
+            self._watching = True
+            threading.Thread(target=self._watch, name=f"{self._name}-watch", daemon=True).start()
+        else:
+            self._stalled.notify()
+
+    def _watch(self) -> None:
+        assert self._patience is not None
+        while True:
+            with self._lock:
+                self._stalled.wait_for(lambda: self._waiting > self._idle)
+                picked = self._picked
+            time.sleep(self._patience)
+            with self._lock:
+                stuck = self._waiting > self._idle and self._picked == picked and self._threads < self._max
+                if stuck:
+                    self._threads += 1
+            if stuck:
+                self._spawn()
 
 
-_pool = _Pool(MAX_THREADS)
+_runs = Pool("hayhooks-run", MAX_THREADS)
 
 
 def start(job: Job) -> Job:
-    _pool.start(job)
+    _runs.start(job._run_on_thread)
     return job
 
 

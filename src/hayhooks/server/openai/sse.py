@@ -1,30 +1,35 @@
 """Sending SSE frames as they are produced, and stopping the producer when the client goes away.
 
-A producer (an asyncio task for async generators, a thread for sync ones) encodes items into frames and pushes
-them into a ``FrameSink``. The response coroutine sends whatever frames are waiting in one write, so nothing
-waits for the end of the stream, and a fast producer costs one write per batch rather than per chunk. A second
-task watches for ``http.disconnect``: the sink is then cancelled, the producer task is cancelled (closing the
-wrapper's async generator), and a producer thread stops before its next item and closes the sync generator.
+A producer encodes a wrapper's items into frames and pushes them into a ``FrameSink``: an asyncio task for an
+async generator, turns on the stream thread pool for a sync one (``_SyncPull``). The response coroutine sends
+the waiting frames, at most ``SLICE`` per write, and lets other streams and requests go between writes, so many
+fast streams interleave instead of one running to its end while the next one waits for its first chunk. A
+producer that gets ``HIGH_WATER`` frames ahead pauses until the sender is down to ``LOW_WATER``. A second task
+watches for ``http.disconnect``: the sink is then cancelled, the producer task is cancelled (closing the
+wrapper's async generator), and a sync producer stops before its next item and closes the generator.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
-import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextvars import Context
 from typing import Any, Protocol
 
-from anyio import CapacityLimiter, to_thread
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+
+from hayhooks.server import threads
 
 logger = logging.getLogger("hayhooks.openai")
 
 HIGH_WATER = 64  # frames waiting to be sent before the producer pauses (the first frame is sent on its own)
 LOW_WATER = 16  # a paused producer resumes when this few frames are left
+PULL = 16  # items a sync stream turns into frames per turn on the stream pool
 SLICE = 8  # frames per write: then the stream lets every other ready stream and request have its turn
 CLOSE_TIMEOUT = 5.0  # seconds a wrapper's async generator may take to clean up
 
@@ -50,7 +55,8 @@ class FrameSink:
         self._frames: deque[str] = deque()
         self._waiter: asyncio.Future | None = None
         self._room: asyncio.Future | None = None
-        self._room_event = threading.Event()
+        self._resume: Callable[[], None] | None = None  # a paused thread producer's next turn
+        self._pause_lock = threading.Lock()
         self._limit = 1  # until the first frame is out, then HIGH_WATER
         self.finished = False
         self.cancelled = False
@@ -93,12 +99,14 @@ class FrameSink:
         self._frames.append(frame)
         self._wake_threadsafe()
 
-    def wait_for_room_blocking(self) -> None:
-        while self.full() and not self.cancelled:
-            self._room_event.clear()
-            if not self.full():
-                break
-            self._room_event.wait(0.5)
+    def pause_until_room(self, resume: Callable[[], None]) -> bool:
+        """The sink is full: ``resume`` is called (by the sender) once there is room again. ``False`` when there
+        is room already or the stream is cancelled: the producer goes on at once."""
+        with self._pause_lock:
+            if self.cancelled or not self.full():
+                return False
+            self._resume = resume
+            return True
 
     def finish_threadsafe(self) -> None:
         self.finished = True
@@ -114,8 +122,10 @@ class FrameSink:
         if room is not None:
             self._room = None
             _wake(room)
-        if not self._room_event.is_set():
-            self._room_event.set()
+        with self._pause_lock:
+            resume, self._resume = self._resume, None
+        if resume is not None:
+            resume()
 
     def has_frames(self) -> bool:
         return bool(self._frames)
@@ -183,32 +193,61 @@ async def _pump_async(stream: AsyncIterator[Any], encoder: StreamEncoder, sink: 
         await _close_async(stream)
 
 
-def _pump_sync(items: Iterable[Any], encoder: StreamEncoder, sink: FrameSink) -> None:
-    iterator = iter(items)
-    push, feed = sink.push_threadsafe, encoder.feed
-    try:
-        for item in iterator:
-            if sink.cancelled:
-                return
-            frame = feed(item)
-            if frame:
-                push(frame)
-                if sink.full():
-                    sink.wait_for_room_blocking()
-        if not sink.cancelled:
-            push(encoder.finish())
-    except Exception as exc:
-        if not sink.cancelled:
-            logger.exception("A streamed answer failed")
-            push(encoder.error(_message(exc)))
-    finally:
-        close = getattr(iterator, "close", None)
+class _SyncPull:
+    """A sync iterator turned into frames ``PULL`` items at a time, each turn a task on the stream pool.
+
+    After a turn the next one queues behind every other stream's turn and new request, so streams take turns on
+    a few threads in arrival order. A full sink pauses the stream (no thread held) until the sender has sent
+    enough. A generator that blocks (a model streaming tokens) keeps its thread for as long as it blocks; the
+    pool adds threads when queued turns stop moving (``threads.Pool``, patient mode).
+    """
+
+    def __init__(self, items: Iterable[Any], encoder: StreamEncoder, sink: FrameSink, context: Context) -> None:
+        self._iterator = iter(items)
+        self._encoder = encoder
+        self._sink = sink
+        self._context = context
+
+    def schedule(self) -> None:
+        STREAMS.start(self.turn)
+
+    def turn(self) -> None:
+        # A copy per turn: the next turn may start (on another thread) before this one has left its context.
+        self._context.copy().run(self._turn)
+
+    def _turn(self) -> None:
+        sink, encoder = self._sink, self._encoder
+        try:
+            for _ in range(PULL):
+                if sink.cancelled:
+                    self._close()
+                    return
+                frame = encoder.feed(next(self._iterator))
+                if frame:
+                    sink.push_threadsafe(frame)
+                    if sink.full() and sink.pause_until_room(self.schedule):
+                        return
+        except StopIteration:
+            if not sink.cancelled:
+                sink.push_threadsafe(encoder.finish())
+            self._close()
+            return
+        except Exception as exc:
+            if not sink.cancelled:
+                logger.exception("A streamed answer failed")
+                sink.push_threadsafe(encoder.error(_message(exc)))
+            self._close()
+            return
+        self.schedule()
+
+    def _close(self) -> None:
+        close = getattr(self._iterator, "close", None)
         if callable(close):
             try:
                 close()
             except Exception:
                 logger.debug("Closing a stream failed", exc_info=True)
-        sink.finish_threadsafe()
+        self._sink.finish_threadsafe()
 
 
 def _message(exc: BaseException) -> str:
@@ -229,7 +268,7 @@ def from_sync(items: Iterable[Any], encoder: StreamEncoder) -> Producer:
     """Produce frames from a sync iterator on a stream thread (it stops at the next item once cancelled)."""
 
     def start(sink: FrameSink) -> Callable[[], None]:
-        _in_stream_thread(_pump_sync, items, encoder, sink)
+        _SyncPull(items, encoder, sink, contextvars.copy_context()).schedule()
         return sink.cancel
 
     return start
@@ -253,25 +292,8 @@ def already_started(sink: FrameSink) -> Callable[[], None]:
 
 
 # --- stream threads ---------------------------------------------------------------------------------------------
-# Sync streams occupy a thread for their whole length, so they do not take tokens of anyio's default limiter
-# (shared with every sync run_api); they reuse its idle worker threads, in the caller's context.
-STREAM_THREADS = 100_000
-_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = weakref.WeakKeyDictionary()
-_running: set[asyncio.Future] = set()
-
-
-def _stream_limiter() -> CapacityLimiter:
-    loop = asyncio.get_running_loop()
-    limiter = _limiters.get(loop)
-    if limiter is None:
-        limiter = _limiters[loop] = CapacityLimiter(STREAM_THREADS)
-    return limiter
-
-
-def _in_stream_thread(func: Callable[..., Any], *args: Any) -> None:
-    task = asyncio.ensure_future(to_thread.run_sync(func, *args, limiter=_stream_limiter()))
-    _running.add(task)
-    task.add_done_callback(_running.discard)
+# Sync streams have a pool of their own (runs keep theirs), patient so that fast streams share a few threads.
+STREAMS = threads.Pool("hayhooks-stream", max_threads=10_000, min_threads=2, patience=0.02)
 
 
 def _settle(future: asyncio.Future, result: Any = None, error: BaseException | None = None) -> None:
@@ -293,6 +315,7 @@ async def call_then_stream(
     """
     loop = asyncio.get_running_loop()
     answered: asyncio.Future = loop.create_future()
+    context = contextvars.copy_context()
 
     def report(result: Any = None, error: BaseException | None = None) -> None:
         try:
@@ -302,16 +325,16 @@ async def call_then_stream(
 
     def work() -> None:
         try:
-            result = call()
+            result = context.run(call)
         except BaseException as exc:  # noqa: BLE001 - raised again by the awaiting request
             report(error=exc)
             return
         streaming = is_stream(result)
         report((streaming, None if streaming else result))
         if streaming:
-            _pump_sync(result, encoder, sink)
+            _SyncPull(result, encoder, sink, context).turn()
 
-    _in_stream_thread(work)
+    STREAMS.start(work)
     try:
         return await answered
     except asyncio.CancelledError:
