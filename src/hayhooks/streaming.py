@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 import json
 import logging
@@ -22,9 +23,10 @@ import threading
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Generator, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from haystack.dataclasses import StreamingChunk
+if TYPE_CHECKING:
+    from haystack.dataclasses import StreamingChunk
 
 logger = logging.getLogger("hayhooks.streaming")
 
@@ -36,12 +38,20 @@ OnPipelineEnd = Callable[[Any], Any] | None
 OnReasoning = Callable[[str, dict[str, Any] | None], CallbackReturn] | None
 
 
+@functools.cache
+def _chunk_class() -> type[StreamingChunk]:
+    """Haystack's ``StreamingChunk``, imported on first use: importing Haystack is most of a bare server's startup."""
+    from haystack.dataclasses import StreamingChunk
+
+    return StreamingChunk
+
+
 # --- run_api streaming --------------------------------------------------------------------------------------------
 def chunk_text(item: Any) -> str:
     """The text a streamed item contributes: strings as is, ``StreamingChunk.content``, JSON for the rest."""
     if isinstance(item, str):
         return item
-    if isinstance(item, StreamingChunk):
+    if isinstance(item, _chunk_class()):
         return item.content or ""
     if isinstance(item, bytes):
         return item.decode("utf-8", errors="replace")
@@ -227,7 +237,7 @@ class _ChunkHooks:
 
     def items_before(self, chunk: Any) -> list[Any]:
         """What the callbacks return for ``chunk``; their errors are logged, never break the stream."""
-        if not isinstance(chunk, StreamingChunk):
+        if not isinstance(chunk, _chunk_class()):
             return []
         items: list[Any] = []
         try:
@@ -255,7 +265,7 @@ def _pipeline_end_item(result: Any, on_pipeline_end: OnPipelineEnd) -> Any:
         logger.exception("on_pipeline_end callback failed")
         return None
     if isinstance(value, str):
-        return StreamingChunk(content=value) if value else None
+        return _chunk_class()(content=value) if value else None
     return value
 
 

@@ -284,6 +284,32 @@ def test_strategy_and_workers_settings_are_honoured(tmp_path: Path, thread_log, 
         assert set(thread_log.names) == {threading.current_thread().name}
 
 
+BARRIER_WAITING = """\
+import hh_startup_threads as log
+from hayhooks import BasePipelineWrapper
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        log.barrier.wait()
+"""
+
+
+@pytest.mark.parametrize("deploy_concurrency", ["serialized", "parallel"])
+def test_parallel_strategy_runs_setups_side_by_side(tmp_path: Path, thread_log, deploy_concurrency: str) -> None:
+    """The threads overlap setups (what a setup() waiting on I/O needs), whatever runtime requests are limited to."""
+    thread_log.barrier = threading.Barrier(2, timeout=10)
+    pipelines = tmp_path / "pipelines"
+    write_wrapper(pipelines, "a_first", THREAD_RECORDING)  # loads alone, before the others
+    for name in ("b_left", "c_right"):
+        write_wrapper(pipelines, name, BARRIER_WAITING)
+    service = make_service(
+        pipelines, startup_deploy_strategy="parallel", startup_deploy_workers=2, deploy_concurrency=deploy_concurrency
+    )
+    report = service.deploy_directory()
+    assert report.deployed == ["a_first", "b_left", "c_right"] and not report.failed
+
+
 def test_missing_pipelines_dir_is_created(tmp_path: Path) -> None:
     pipelines = tmp_path / "not" / "yet"
     report = make_service(pipelines).deploy_directory()

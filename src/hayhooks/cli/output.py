@@ -1,6 +1,7 @@
 """What the CLI prints: rich tables and colours on a terminal, plain text when piped.
 
 Results go to stdout (so ``hayhooks pipeline run ... | jq`` works); errors and notes go to stderr, one line each.
+Rich loads on first output, so ``hayhooks run`` (which prints through logging) never imports it.
 """
 
 from __future__ import annotations
@@ -9,12 +10,11 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 # Width used when output is not a terminal, so tables and long lines are not folded at 80 columns.
 PIPED_WIDTH = 200
@@ -22,6 +22,8 @@ PIPED_WIDTH = 200
 
 def console(stderr: bool = False) -> Console:
     """A console bound to the current stdout/stderr (looked up per call, so redirections are honoured)."""
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     is_tty = hasattr(stream, "isatty") and stream.isatty()
     width = None if is_tty or os.environ.get("COLUMNS") else PIPED_WIDTH
@@ -29,18 +31,26 @@ def console(stderr: bool = False) -> Console:
 
 
 def error(message: str) -> None:
+    from rich.text import Text
+
     console(stderr=True).print(Text.assemble(("Error: ", "bold red"), message), soft_wrap=True)
 
 
 def note(message: str) -> None:
+    from rich.text import Text
+
     console(stderr=True).print(Text.assemble(("Note: ", "yellow"), message), soft_wrap=True)
 
 
 def success(message: str) -> None:
+    from rich.text import Text
+
     console().print(Text(message, style="green"), soft_wrap=True)
 
 
 def info(message: str) -> None:
+    from rich.text import Text
+
     console().print(Text(message), soft_wrap=True)
 
 
@@ -50,6 +60,10 @@ def _details_by_name(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def status_table(status: dict[str, Any]) -> Table:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(box=box.ROUNDED, header_style="bold cyan", title="Deployed pipelines", title_justify="left")
     for column in ("Pipeline", "Kind", "Endpoint", "Version", "Description"):
         table.add_column(column, overflow="fold")
@@ -69,6 +83,9 @@ def status_table(status: dict[str, Any]) -> Table:
 
 
 def errors_table(errors: dict[str, str]) -> Table:
+    from rich import box
+    from rich.table import Table
+
     table = Table(box=box.ROUNDED, header_style="bold red", title="Failed to load", title_justify="left")
     table.add_column("Pipeline")
     table.add_column("Reason", overflow="fold")
@@ -78,6 +95,8 @@ def errors_table(errors: dict[str, str]) -> Table:
 
 
 def show_status(base_url: str, status: dict[str, Any]) -> None:
+    from rich.text import Text
+
     out = console()
     worker = f" (worker {status['worker']})" if status.get("worker") else ""
     out.print(Text.assemble(("Hayhooks is up", "bold green"), f" at {base_url}{worker}"), soft_wrap=True)

@@ -6,6 +6,7 @@ import os
 
 import typer
 
+from hayhooks.server import startup_gc
 from hayhooks.settings import SettingsError, load_settings
 
 
@@ -51,6 +52,8 @@ def run(
             typer.secho(f"Error: HAYHOOKS_SERVE_MCP=true: {INSTALL_HINT}", fg=typer.colors.RED, err=True)
             raise typer.Exit(1)
 
+    if settings.workers == 1 and not reload:  # the app is served from this process: load it with fewer gc runs
+        startup_gc.relax()
     from hayhooks.server.runner import serve
 
     serve(settings, reload=reload)

@@ -11,6 +11,7 @@ import inspect
 import os
 import shutil
 import tempfile
+import threading
 import traceback
 import uuid
 import weakref
@@ -26,6 +27,7 @@ from hayhooks.registry import DeployedPipeline
 from hayhooks.wrapper import BasePipelineWrapper, implemented_methods
 
 _runtime_root: Path | None = None
+_runtime_root_lock = threading.Lock()
 
 
 def runtime_root() -> Path:
@@ -35,10 +37,11 @@ def runtime_root() -> Path:
     version, and a version's files stay where its ``__file__`` says for as long as it serves.
     """
     global _runtime_root
-    if _runtime_root is None:
-        _runtime_root = Path(tempfile.mkdtemp(prefix=f"hayhooks-runtime-{os.getpid()}-"))
-        atexit.register(shutil.rmtree, _runtime_root, True)
-    return _runtime_root
+    with _runtime_root_lock:  # deploy threads ask for it at once
+        if _runtime_root is None:
+            _runtime_root = Path(tempfile.mkdtemp(prefix=f"hayhooks-runtime-{os.getpid()}-"))
+            atexit.register(shutil.rmtree, _runtime_root, True)
+        return _runtime_root
 
 
 def new_runtime_dir(name: str) -> Path:

@@ -72,6 +72,9 @@ class _ScopedLoader(importlib.machinery.SourceFileLoader):
         module.__dict__["__builtins__"] = self._package.builtins
         super().exec_module(module)
 
+    def set_data(self, path: str, data: bytes, *, _mode: int = 0o666) -> None:
+        """Write no ``.pyc``: a runtime copy serves one deployed version, so no later import would read it."""
+
 
 class _PipelineFinder(importlib.abc.MetaPathFinder):
     """Finds modules below a registered pipeline package, loading them with scoped builtins."""
@@ -114,7 +117,6 @@ def _install() -> None:
 
 def load_module(name: str, folder: Path, module_file: str = "pipeline_wrapper.py") -> types.ModuleType:
     """Import ``folder/module_file`` as a fresh module of a private package; raise what the code raised."""
-    _install()
     safe = re.sub(r"\W", "_", name)
     package_name = f"{ROOT_PACKAGE}.p{next(_counter)}_{safe}"
     package = _PipelinePackage(package_name, folder)
@@ -123,6 +125,7 @@ def load_module(name: str, folder: Path, module_file: str = "pipeline_wrapper.py
     package_module.__file__ = None
     package_module.__package__ = package_name
     with IMPORT_LOCK:
+        _install()
         _finder.packages[package_name] = package
         sys.modules[package_name] = package_module
         try:

@@ -34,6 +34,21 @@ from hayhooks.settings import Settings
 logger = logging.getLogger("hayhooks.deploy")
 
 
+@dataclass(frozen=True)
+class StagedPipeline:
+    """A pipeline of the dir read from disk (a wrapper folder: copied to its runtime dir), ready to load."""
+
+    name: str
+    managed: bool
+    yaml_source: str | None = None
+    runtime_dir: Path | None = None
+    version: str = ""
+
+
+def _error_text(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, DeployError) else f"{type(exc).__name__}: {exc}"
+
+
 @dataclass
 class StartupReport:
     deployed: list[str] = field(default_factory=list)
@@ -50,19 +65,22 @@ class DeployService:
         self.pipelines_dir = Path(os.path.abspath(Path(settings.pipelines_dir).expanduser()))
         self._global_lock = threading.RLock()
         self._name_locks: dict[str, threading.RLock] = {}
+        self._name_locks_guard = threading.Lock()
 
     # --- locking -------------------------------------------------------------------------------------------
+    def _name_lock(self, name: str) -> threading.RLock:
+        with self._name_locks_guard:
+            return self._name_locks.setdefault(name, threading.RLock())
+
     @contextmanager
     def lock(self, name: str) -> Iterator[None]:
-        """Serialize changes to one pipeline (or to all of them, with ``deploy_concurrency=serialized``)."""
+        """Serialize changes to one pipeline (and to all of them, with ``deploy_concurrency=serialized``)."""
         if self.settings.deploy_concurrency == "serialized":
-            with self._global_lock:
+            with self._global_lock, self._name_lock(name):
                 yield
-            return
-        with self._global_lock:
-            name_lock = self._name_locks.setdefault(name, threading.RLock())
-        with name_lock:
-            yield
+        else:
+            with self._name_lock(name):
+                yield
 
     def _check_runtime_deploy_allowed(self) -> None:
         if not self.settings.runtime_deploy:
@@ -196,31 +214,77 @@ class DeployService:
     def load_from_disk(self, name: str, path: Path) -> DeployedPipeline:
         """Load one pipeline of the pipelines dir (a wrapper folder or a YAML file) and register it."""
         with self.lock(name):
-            if path.is_dir():
-                version = pf.folder_version(path)
-                runtime_dir = new_runtime_dir(name)
-                try:
-                    pf.copy_folder(path, runtime_dir)
-                    pipeline = load_wrapper_folder(
-                        name, runtime_dir, version=version, show_traceback=self.settings.show_tracebacks
-                    )
-                except BaseException:
-                    shutil.rmtree(runtime_dir, ignore_errors=True)
-                    raise
-            else:
-                pipeline = load_yaml_source(
-                    name, path.read_text(encoding="utf-8"), show_traceback=self.settings.show_tracebacks
+            return self._load_staged(self._stage(name, path))
+
+    def _stage(self, name: str, path: Path) -> StagedPipeline:
+        managed = pf.is_managed(self.pipelines_dir, name)
+        if not path.is_dir():
+            return StagedPipeline(name, managed, yaml_source=path.read_text(encoding="utf-8"))
+        version = pf.folder_version(path)
+        runtime_dir = new_runtime_dir(name)
+        try:
+            pf.copy_folder(path, runtime_dir)
+        except BaseException:
+            shutil.rmtree(runtime_dir, ignore_errors=True)
+            raise
+        return StagedPipeline(name, managed, runtime_dir=runtime_dir, version=version)
+
+    def _load_staged(self, staged: StagedPipeline) -> DeployedPipeline:
+        show_traceback = self.settings.show_tracebacks
+        if staged.runtime_dir is None:
+            pipeline = load_yaml_source(staged.name, staged.yaml_source or "", show_traceback=show_traceback)
+        else:
+            try:
+                pipeline = load_wrapper_folder(
+                    staged.name, staged.runtime_dir, version=staged.version, show_traceback=show_traceback
                 )
-            pipeline.saved = pf.is_managed(self.pipelines_dir, name)
-            self._install(pipeline)
-            return pipeline
+            except BaseException:
+                shutil.rmtree(staged.runtime_dir, ignore_errors=True)
+                raise
+        pipeline.saved = staged.managed
+        self._install(pipeline)
+        return pipeline
 
     def _try_load(self, name: str, path: Path) -> str | None:
+        """None, or why the pipeline failed to load."""
         try:
             self.load_from_disk(name, path)
-            return None
         except Exception as exc:
-            return str(exc) if isinstance(exc, DeployError) else f"{type(exc).__name__}: {exc}"
+            return _error_text(exc)
+        return None
+
+    def _try_load_staged(self, staged: StagedPipeline) -> str | None:
+        """On a deploy thread: the pipeline's own lock only, even with ``deploy_concurrency=serialized`` (which
+        is about runtime requests), so the threads really run side by side."""
+        try:
+            with self._name_lock(staged.name):
+                self._load_staged(staged)
+        except Exception as exc:
+            return _error_text(exc)
+        return None
+
+    def _load_in_parallel(self, entries: dict[str, Path]) -> dict[str, str | None]:
+        """Load on ``startup_deploy_workers`` threads, which overlap whatever releases the GIL (I/O in ``setup()``).
+
+        Every pipeline is read (and copied) here first: on a thread competing for the GIL, each of those many
+        small file operations would wait to get it back. The first one then loads alone: it pays for the imports
+        they all share (Haystack, PyYAML), which the threads would otherwise all wait for, or race into
+        half-initialised. A failure is retried alone, so the parallel strategy deploys exactly what the
+        sequential one would, whatever races third-party imports have.
+        """
+        errors: dict[str, str | None] = {}
+        staged: list[StagedPipeline] = []
+        for name, path in entries.items():
+            try:
+                staged.append(self._stage(name, path))
+            except Exception as exc:
+                errors[name] = _error_text(exc)
+        with ThreadPoolExecutor(self.settings.startup_deploy_workers, thread_name_prefix="hayhooks-deploy") as pool:
+            if staged:
+                errors[staged[0].name] = pool.submit(self._try_load_staged, staged[0]).result()
+            rest = staged[1:]
+            errors.update(zip([s.name for s in rest], pool.map(self._try_load_staged, rest), strict=True))
+        return {name: self._try_load(name, path) if errors[name] else None for name, path in entries.items()}
 
     def deploy_directory(self) -> StartupReport:
         """Deploy everything in the pipelines dir; broken pipelines are logged and skipped."""
@@ -230,11 +294,7 @@ class DeployService:
         report = StartupReport()
         parallel = self.settings.startup_deploy_strategy == "parallel" and self.settings.startup_deploy_workers > 1
         if parallel and len(entries) > 1:
-            with ThreadPoolExecutor(self.settings.startup_deploy_workers, thread_name_prefix="hayhooks-deploy") as pool:
-                errors = dict(zip(entries, pool.map(lambda item: self._try_load(*item), entries.items()), strict=True))
-            # A failure on a thread is retried alone, so the parallel strategy deploys exactly what the
-            # sequential one would, whatever races third-party imports have.
-            errors = {n: self._try_load(n, entries[n]) if e else None for n, e in errors.items()}
+            errors = self._load_in_parallel(entries)
         else:
             errors = {name: self._try_load(name, path) for name, path in entries.items()}
         for name, error in errors.items():

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, get_args, get_origin
 
-import docstring_parser
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
@@ -58,6 +57,8 @@ def parse_docstring(func: Callable) -> tuple[str, dict[str, str]]:
     doc = inspect.getdoc(func) or ""
     if not doc:
         return "", {}
+    import docstring_parser  # loaded with the first wrapper that has a docstring, not with the server
+
     parsed = docstring_parser.parse(doc)
     summary = "\n\n".join(p for p in (parsed.short_description, parsed.long_description) if p)
     params = {p.arg_name: (p.description or "").strip() for p in parsed.params}

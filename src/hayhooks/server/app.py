@@ -17,7 +17,7 @@ from hayhooks.deploy import watcher as pipelines_watcher
 from hayhooks.deploy.service import DeployService
 from hayhooks.logging_config import configure_logging
 from hayhooks.registry import Registry
-from hayhooks.server import health, heap
+from hayhooks.server import health, heap, startup_gc
 from hayhooks.server.admin.api_router import router as admin_router
 from hayhooks.server.dispatch import HayhooksApp
 from hayhooks.server.errors import install_error_handlers
@@ -53,6 +53,10 @@ def _extend_python_path(settings: Settings) -> None:
             sys.path.insert(0, path)
 
 
+# The full collection after startup holds the GIL for 100 ms or more: requests that waited for readiness go first.
+SETTLE_DELAY = 0.1
+
+
 async def _startup_deploy(state: ServerState) -> None:
     try:
         state.startup_report = await to_thread.run_sync(state.deployer.deploy_directory)
@@ -60,7 +64,11 @@ async def _startup_deploy(state: ServerState) -> None:
         logger.exception("Startup deploy failed")
     finally:
         state.ready.set()
-    await to_thread.run_sync(heap.settle_after_startup)
+    try:
+        await asyncio.sleep(SETTLE_DELAY)
+        await to_thread.run_sync(heap.settle_after_startup)
+    finally:
+        startup_gc.restore()
     state.registry.subscribe(heap.freeze_after_deploy)
 
 

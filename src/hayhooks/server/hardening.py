@@ -18,7 +18,6 @@ from fastapi import FastAPI
 from hayhooks.server import limits, metrics
 from hayhooks.server.middleware.auth import AuthMiddleware, KeyRing
 from hayhooks.server.middleware.body_limit import BodyLimitMiddleware
-from hayhooks.server.middleware.rate_limit import RateLimitMiddleware
 from hayhooks.server.middleware.request_id import RequestContextMiddleware
 from hayhooks.server.state import ServerState
 
@@ -44,7 +43,9 @@ def install_hardening(app: FastAPI, state: ServerState) -> None:
     settings = state.settings
     keys = KeyRing.from_settings(settings)
     app.add_middleware(BodyLimitMiddleware, max_bytes=int(settings.max_request_body_mb * 1024 * 1024))
-    if settings.rate_limit:
+    if settings.rate_limit:  # the `limits` library loads only when rate limiting is on
+        from hayhooks.server.middleware.rate_limit import RateLimitMiddleware
+
         app.add_middleware(RateLimitMiddleware, rate=settings.rate_limit)
     if keys:
         app.add_middleware(AuthMiddleware, keys=keys)

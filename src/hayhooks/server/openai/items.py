@@ -7,16 +7,27 @@ calls one ``on_*`` method, whose return value (SSE frames, or ``""``) it passes 
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
-from typing import Any
-
-from haystack.dataclasses import ChatMessage, StreamingChunk
+from typing import TYPE_CHECKING, Any
 
 from hayhooks.streaming import chunk_text
 
+if TYPE_CHECKING:
+    from haystack.dataclasses import ChatMessage, StreamingChunk
+
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter"})
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+@functools.cache
+def _haystack_types() -> tuple[type[ChatMessage], type[StreamingChunk]]:
+    """Haystack's ``ChatMessage`` and ``StreamingChunk``, imported on first use (Haystack is most of a bare
+    server's startup time)."""
+    from haystack.dataclasses import ChatMessage, StreamingChunk
+
+    return ChatMessage, StreamingChunk
 
 
 @dataclass
@@ -40,7 +51,12 @@ def event_payload(item: Any) -> dict[str, Any] | None:
     if isinstance(item, dict):
         return item if "type" in item and "data" in item else None
     to_dict = getattr(item, "to_dict", None)
-    if callable(to_dict) and hasattr(item, "type") and hasattr(item, "data") and not isinstance(item, ChatMessage):
+    if (
+        callable(to_dict)
+        and hasattr(item, "type")
+        and hasattr(item, "data")
+        and not isinstance(item, _haystack_types()[0])
+    ):
         return to_dict()
     return None
 
@@ -71,11 +87,12 @@ class ItemVisitor:
     def feed(self, item: Any) -> str:
         if type(item) is str:
             return self.on_text(item) if item else ""
-        if isinstance(item, StreamingChunk):
+        chat_message, streaming_chunk = _haystack_types()
+        if isinstance(item, streaming_chunk):
             return self._chunk(item)
         if item is None:
             return ""
-        if isinstance(item, ChatMessage):
+        if isinstance(item, chat_message):
             return self._message(item)
         event = event_payload(item)
         if event is not None:
