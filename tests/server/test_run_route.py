@@ -157,6 +157,29 @@ def test_missing_fields_and_bad_json_are_422(serve) -> None:
     assert not_json.json()["detail"][0]["type"] == "json_invalid"
 
 
+def test_curl_style_bodies_sent_as_form_urlencoded(serve) -> None:
+    """`curl -d '{...}'` labels JSON as form-urlencoded; real form fields work too. Both read the body once."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    with serve({"greet": GREET}) as client:
+        as_json = client.post("/greet/run", content=b'{"name": "curl"}', headers=form, timeout=10)
+        as_form = client.post("/greet/run", content=b"name=form+field", headers=form, timeout=10)
+    assert as_json.status_code == 200 and as_json.json() == {"result": "Hello curl"}
+    assert as_form.status_code == 200 and as_form.json() == {"result": "Hello form field"}
+
+
+GREET = """
+from hayhooks import BasePipelineWrapper
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        pass
+
+    def run_api(self, name: str) -> str:
+        return f"Hello {name}"
+"""
+
+
 DOCUMENTED = '''
 class Reply(BaseModel):
     text: str

@@ -109,21 +109,30 @@ async def _read_body(request: Request) -> bytes:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+def _replaying(request: Request, body: bytes) -> Request:
+    """The same request with its already-read body to read again (for the form parser)."""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
 async def read_run_arguments(request: Request, signature: RunSignature) -> dict[str, Any]:
     """Validate the request body against the pipeline's request model and return ``run_api`` kwargs."""
     content_type = request.headers.get("content-type", "")
     file_kwargs: dict[str, Any] = {}
     try:
-        if content_type.startswith("multipart/form-data") or (
-            content_type.startswith("application/x-www-form-urlencoded")
-            and not (await request.body()).lstrip().startswith(b"{")
-        ):
+        if content_type.startswith("multipart/form-data"):
             values, file_kwargs = await _read_multipart(request, signature)
             model = signature.request_model.model_validate(values)
         else:
-            # JSON whatever the content type says: `curl -d '{...}'` sends form-urlencoded by default.
             body = await _read_body(request)
-            model = signature.request_model.model_validate_json(body or b"{}")
+            if content_type.startswith("application/x-www-form-urlencoded") and not body.lstrip().startswith(b"{"):
+                values, file_kwargs = await _read_multipart(_replaying(request, body), signature)
+                model = signature.request_model.model_validate(values)
+            else:  # JSON whatever the content type says: `curl -d '{...}'` sends form-urlencoded by default
+                model = signature.request_model.model_validate_json(body or b"{}")
     except ValidationError as exc:
         raise RequestBodyError(_body_errors(exc)) from None
     kwargs = _model_kwargs(model)
