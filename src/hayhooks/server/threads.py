@@ -180,9 +180,3 @@ _runs = Pool("hayhooks-run", MAX_THREADS)
 def start(job: Job) -> Job:
     _runs.start(job._run_on_thread)
     return job
-
-
-async def run_sync(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    """``await run_sync(f, *args)``: ``f(*args)`` on a worker thread, in a copy of the caller's context."""
-    call = (lambda: func(*args, **kwargs)) if args or kwargs else func
-    return await start(Job(call)).result()

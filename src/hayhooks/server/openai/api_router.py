@@ -25,6 +25,7 @@ from hayhooks.server.openai.protocol import (
     ResponsesRequest,
     validation_error_response,
 )
+from hayhooks.server.run.protocol import body_errors
 from hayhooks.server.state import ServerState, get_state
 
 
@@ -134,8 +135,7 @@ def _hot_endpoint(
         try:
             body = model.model_validate_json(raw)
         except ValidationError as exc:
-            errors = exc.errors(include_url=False, include_input=False)
-            return validation_error_response([{**error, "loc": ("body", *error["loc"])} for error in errors])
+            return validation_error_response(body_errors(exc))
         try:
             return await handle(state, body)
         except Exception as exc:

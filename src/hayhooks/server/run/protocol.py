@@ -22,7 +22,8 @@ class RequestBodyError(Exception):
         self.errors = errors
 
 
-def _body_errors(exc: ValidationError) -> list[dict[str, Any]]:
+def body_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """FastAPI-style error dicts for a body that failed validation: each ``loc`` starts with ``"body"``."""
     try:
         errors = json.loads(exc.json(include_url=False))
     except ValueError:  # the offending input cannot be echoed (e.g. a body that is not UTF-8): leave it out
@@ -134,7 +135,7 @@ async def read_run_arguments(request: Request, signature: RunSignature) -> dict[
             else:  # JSON whatever the content type says: `curl -d '{...}'` sends form-urlencoded by default
                 model = signature.request_model.model_validate_json(body or b"{}")
     except ValidationError as exc:
-        raise RequestBodyError(_body_errors(exc)) from None
+        raise RequestBodyError(body_errors(exc)) from None
     kwargs = _model_kwargs(model)
     for name in signature.file_params:
         kwargs[name] = file_kwargs.get(name)
