@@ -20,6 +20,7 @@ import contextvars
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -85,7 +86,7 @@ class Job:
 
 
 class Pool:
-    """Worker threads fed from one FIFO queue of callables.
+    """Worker threads fed from a queue of callables, in arrival order except that urgent ones go first.
 
     Eager (``patience=None``): a callable that finds no idle thread gets a new one at once, up to
     ``max_threads``: right for pipeline runs, which may block for seconds on a model call.
@@ -105,7 +106,10 @@ class Pool:
         self._max = max_threads
         self._min = min_threads
         self._patience = patience
-        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        # One token per queued callable; the callables wait in two lines, urgent ones served first.
+        self._queue: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._urgent: deque[Callable[[], None]] = deque()
+        self._normal: deque[Callable[[], None]] = deque()
         self._lock = threading.Lock()
         self._threads = 0
         self._idle = 0  # threads waiting for work
@@ -114,7 +118,8 @@ class Pool:
         self._stalled = threading.Condition(self._lock)
         self._watching = False
 
-    def start(self, call: Callable[[], None]) -> None:
+    def start(self, call: Callable[[], None], urgent: bool = False) -> None:
+        """Queue ``call``; an ``urgent`` one goes before every queued non-urgent one."""
         with self._lock:
             self._waiting += 1
             short = self._waiting > self._idle
@@ -123,7 +128,8 @@ class Pool:
                 self._threads += 1
             elif short and self._patience is not None:
                 self._watch_for_stall()
-        self._queue.put(call)
+        (self._urgent if urgent else self._normal).append(call)
+        self._queue.put(None)
         if spawn:
             self._spawn()
 
@@ -135,7 +141,7 @@ class Pool:
             with self._lock:
                 self._idle += 1
             try:
-                call = self._queue.get(timeout=self.IDLE_EXIT)
+                self._queue.get(timeout=self.IDLE_EXIT)
             except queue.Empty:
                 with self._lock:
                     self._idle -= 1
@@ -147,8 +153,21 @@ class Pool:
                 self._idle -= 1
                 self._waiting -= 1
                 self._picked += 1
+            call = self._next_call()
             call()
             del call
+
+    def _next_call(self) -> Callable[[], None]:
+        # The token taken guarantees a callable in one of the lines; another thread may take the one seen here.
+        while True:
+            try:
+                return self._urgent.popleft()
+            except IndexError:
+                pass
+            try:
+                return self._normal.popleft()
+            except IndexError:
+                pass
 
     # --- patient pools: one watcher thread, awake only while work is queued with no thread free ----------------
     def _watch_for_stall(self) -> None:

@@ -29,8 +29,8 @@ logger = logging.getLogger("hayhooks.openai")
 
 HIGH_WATER = 64  # frames waiting to be sent before the producer pauses (the first frame is sent on its own)
 LOW_WATER = 16  # a paused producer resumes when this few frames are left
-PULL = 16  # items a sync stream turns into frames per turn on the stream pool
-SLICE = 8  # frames per write: then the stream lets every other ready stream and request have its turn
+PULL = 64  # items a sync stream turns into frames per turn on the stream pool (a turn also ends when the sink is full)
+SLICE = 64  # frames per write: then the stream lets every other ready stream and request have its turn
 CLOSE_TIMEOUT = 5.0  # seconds a wrapper's async generator may take to clean up
 
 
@@ -334,7 +334,7 @@ async def call_then_stream(
         if streaming:
             _SyncPull(result, encoder, sink, context).turn()
 
-    STREAMS.start(work)
+    STREAMS.start(work, urgent=True)  # a new stream's first chunk goes before other streams' next turns
     try:
         return await answered
     except asyncio.CancelledError:
