@@ -17,17 +17,35 @@ STREAMS = 100
 THREAD_SLACK = 2  # the stream's own threads must be gone; allow the pool's idle workers this much drift
 RSS_SLACK_KB = 16 * 1024
 
+# Reads the server's count of streams still waiting for their first chunk (running streams defer to them).
+NEW_STREAMS = """
+from hayhooks import BasePipelineWrapper
+from hayhooks.server.openai.sse import _NewStreams
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        self.pipeline = None
+
+    def run_api(self) -> int:
+        return _NewStreams.waiting
+"""
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     workdir: Path = tmp_path_factory.mktemp("openai-disconnect")
-    wrappers = {"endless_sync": ENDLESS_SYNC, "endless_async": ENDLESS_ASYNC, "stats": STATS}
+    wrappers = {"endless_sync": ENDLESS_SYNC, "endless_async": ENDLESS_ASYNC, "stats": STATS, "new": NEW_STREAMS}
     with running_server(workdir, write_pipelines(workdir / "pipelines", wrappers)) as running:
         yield running
 
 
 def running_generators(server) -> int:
     return httpx.post(server.url + "/stats/run", json={}, timeout=10).json()["result"]
+
+
+def new_streams_waiting(server) -> int:
+    return httpx.post(server.url + "/new/run", json={}, timeout=10).json()["result"]
 
 
 def wait_until(predicate, attempts: int = 600, pause: float = 0.1) -> bool:
@@ -69,6 +87,7 @@ def test_hundred_disconnected_streams_leave_threads_and_memory_at_baseline(serve
             read_first_chunk_then_leave(http, "endless_sync" if number % 2 else "endless_async")
 
     assert wait_until(lambda: running_generators(server) == 0), "some pipelines kept running"
+    assert new_streams_waiting(server) == 0, "streams that were answered still count as waiting for a first chunk"
     assert wait_until(lambda: proc_status(pid)["Threads"] <= baseline["Threads"] + THREAD_SLACK), (
         f"threads: baseline {baseline['Threads']}, now {proc_status(pid)['Threads']}"
     )
