@@ -111,13 +111,14 @@ def _check_run_route(port: int, name: str, body: str) -> str | None:
 
 def section_startup(cfg: Config, specs: list[ServerSpec], work: Path, results: Results) -> None:
     for count in cfg.startup_counts:
-        pdir = work / "pipelines" / f"startup-{count}"
-        names = pipelines.write_many(pdir, count)
         for spec in specs:
             if spec.is_floor and count:
                 continue  # the floor app has no pipelines: only its empty start is meaningful
             if _unavailable(results, "startup", [count], spec):
                 continue
+            # A dir of its own per server: Hayhooks 2.1.0 rewrites every YAML file of the dir when it starts.
+            pdir = work / "pipelines" / f"startup-{count}-{spec.key}"
+            names = pipelines.write_many(pdir, count)
             # One unmeasured start first, so every measured one finds warm caches (page cache, .pyc).
             server, _ = _start_or_fail(results, "startup", [count], spec, work, f"startup{count}-warm", pdir, names)
             if server is None:
@@ -358,12 +359,14 @@ def section_cpu(cfg: Config, specs: list[ServerSpec], work: Path, results: Resul
 
 
 def section_memory(cfg: Config, specs: list[ServerSpec], work: Path, results: Results) -> None:
-    pdir = work / "pipelines" / f"memory-{cfg.memory_pipelines}"
-    names = pipelines.write_many(pdir, cfg.memory_pipelines)
     for workers in cfg.memory_workers:
         for spec in specs:
             if spec.is_floor:
                 continue
+            # A fresh dir per server and worker count: Hayhooks 2.1.0 rewrites every YAML file of the dir when it
+            # starts, and with --workers 2 its two workers race on them (truncated files, seen in a full run).
+            pdir = work / "pipelines" / f"memory-{cfg.memory_pipelines}-{spec.key}-w{workers}"
+            names = pipelines.write_many(pdir, cfg.memory_pipelines)
             if _unavailable(results, "memory", [workers], spec):
                 continue
             for run in range(cfg.runs):
