@@ -161,11 +161,7 @@ class Pool:
         # The token taken guarantees a callable in one of the lines; another thread may take the one seen here.
         while True:
             try:
-                return self._urgent.popleft()
-            except IndexError:
-                pass
-            try:
-                return self._normal.popleft()
+                return (self._urgent if self._urgent else self._normal).popleft()
             except IndexError:
                 pass
 
