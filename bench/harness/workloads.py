@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import pipelines
+from . import pipelines, procs
 from .httpcalls import request
 from .loadgen import LoadError, run_load, warm_up
 from .servers import ServerSpec, ServerStartError, start, wait_idle
@@ -319,40 +319,53 @@ def section_deploy(cfg: Config, specs: list[ServerSpec], work: Path, results: Re
 
 
 def section_cpu(cfg: Config, specs: list[ServerSpec], work: Path, results: Results) -> None:
+    """Each server with every worker count started side by side; their runs interleave (run 1 of each worker
+    count, then run 2, ...), so a slow spell of the machine falls on a pair of runs, not on one worker count."""
     pdir = work / "pipelines" / "cpu-set"
     names = pipelines.write_cpu_set(pdir, cfg.cpu_iterations)
-    for workers in cfg.cpu_workers:
-        for spec in specs:
-            if spec.is_floor:
-                continue
-            if _unavailable(results, "cpu", [workers], spec):
-                continue
-            server, _ = _start_or_fail(results, "cpu", [workers], spec, work, f"cpu-w{workers}", pdir, names, workers)
-            if server is None:
-                continue
-            try:
-                wait_idle(server, min_processes=workers, limit=30)
-                problem = _check_run_route(server.port, "cpu", pipelines.CPU_BODY)
-                if problem:
-                    say(f"    ! {spec.label} cpu: {problem}")
-                    results.fail("cpu", workers, spec.key, problem)
+    for spec in specs:
+        if spec.is_floor:
+            continue
+        started: dict[int, procs.ServerProcess] = {}
+        try:
+            for workers in cfg.cpu_workers:
+                if _unavailable(results, "cpu", [workers], spec):
                     continue
-                warm_up(server, "/cpu/run", pipelines.CPU_BODY, cfg.cpu_connections, cfg.warmup)
-                for run in range(cfg.runs):
+                server, _ = _start_or_fail(
+                    results, "cpu", [workers], spec, work, f"cpu-w{workers}", pdir, names, workers
+                )
+                if server is not None:
+                    started[workers] = server
+            ready = {w: server for w, server in started.items() if _cpu_ready(cfg, spec, w, server, results)}
+            for run in range(cfg.runs):
+                for workers, server in list(ready.items()):
                     try:
                         res = run_load(server, "/cpu/run", pipelines.CPU_BODY, cfg.cpu_connections, cfg.duration)
                     except LoadError as exc:
                         say(f"    ! {spec.label} cpu w={workers}: {exc}")
                         results.fail("cpu", workers, spec.key, str(exc))
-                        break
+                        del ready[workers]
+                        continue
                     results.add("cpu", workers, spec.key, res.as_dict())
                     say(
                         f"    cpu-bound workers={workers} {spec.label:<10} run {run + 1}: {res.rps:7.1f} req/s  "
                         f"p50 {res.p50_ms:7.1f} ms  p99 {res.p99_ms:7.1f} ms  cpu {res.cpu_ms_per_req:6.1f} ms/req  "
                         f"(server used {res.rps * res.cpu_ms_per_req / 10:.0f}% of a core)"
                     )
-            finally:
+        finally:
+            for server in started.values():
                 server.stop()
+
+
+def _cpu_ready(cfg: Config, spec: ServerSpec, workers: int, server: procs.ServerProcess, results: Results) -> bool:
+    wait_idle(server, min_processes=workers, limit=30)
+    problem = _check_run_route(server.port, "cpu", pipelines.CPU_BODY)
+    if problem:
+        say(f"    ! {spec.label} cpu: {problem}")
+        results.fail("cpu", workers, spec.key, problem)
+        return False
+    warm_up(server, "/cpu/run", pipelines.CPU_BODY, cfg.cpu_connections, cfg.warmup)
+    return True
 
 
 # --------------------------------------------------------------------------- memory
