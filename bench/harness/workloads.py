@@ -3,6 +3,7 @@ records raw per-run values (medians are taken by the report)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import traceback
@@ -63,9 +64,12 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def _start_or_fail(results, section, keys, spec, work, tag, pdir, expected, workers=1):
-    """Start a server, retrying once; after two failures mark ``keys`` of ``section`` as failed."""
+def _start_or_fail(results, section, keys, spec, work, tag, pdir, expected, workers=1, rewrite=None):
+    """Start a server, retrying once (after ``rewrite()`` of its pipelines dir, when given: a server that
+    damaged its own files gets a clean dir); after two failures mark ``keys`` of ``section`` as failed."""
     for attempt in (1, 2):
+        if attempt == 2 and rewrite is not None:
+            rewrite()
         try:
             return start(spec, work, tag, pdir, expected, workers=workers)
         except ServerStartError as exc:
@@ -380,11 +384,14 @@ def section_memory(cfg: Config, specs: list[ServerSpec], work: Path, results: Re
             # starts, and with --workers 2 its two workers race on them (truncated files, seen in a full run).
             pdir = work / "pipelines" / f"memory-{cfg.memory_pipelines}-{spec.key}-w{workers}"
             names = pipelines.write_many(pdir, cfg.memory_pipelines)
+            rewrite = functools.partial(pipelines.write_many, pdir, cfg.memory_pipelines)
             if _unavailable(results, "memory", [workers], spec):
                 continue
             for run in range(cfg.runs):
+                if run:
+                    rewrite()  # whatever the last start did to the files, each start reads the same ones
                 server, _ = _start_or_fail(
-                    results, "memory", [workers], spec, work, f"mem-w{workers}", pdir, names, workers
+                    results, "memory", [workers], spec, work, f"mem-w{workers}", pdir, names, workers, rewrite
                 )
                 if server is None:
                     break
