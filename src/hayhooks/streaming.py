@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from haystack.dataclasses import StreamingChunk
+    from haystack.dataclasses import ChatMessage, StreamingChunk
 
 logger = logging.getLogger("hayhooks.streaming")
 
@@ -39,11 +39,16 @@ OnReasoning = Callable[[str, dict[str, Any] | None], CallbackReturn] | None
 
 
 @functools.cache
-def _chunk_class() -> type[StreamingChunk]:
-    """Haystack's ``StreamingChunk``, imported on first use: importing Haystack is most of a bare server's startup."""
-    from haystack.dataclasses import StreamingChunk
+def haystack_types() -> tuple[type[ChatMessage], type[StreamingChunk]]:
+    """Haystack's ``ChatMessage`` and ``StreamingChunk``, imported on first use: importing Haystack is most of a
+    bare server's startup time."""
+    from haystack.dataclasses import ChatMessage, StreamingChunk
 
-    return StreamingChunk
+    return ChatMessage, StreamingChunk
+
+
+def _chunk_class() -> type[StreamingChunk]:
+    return haystack_types()[1]
 
 
 # --- run_api streaming --------------------------------------------------------------------------------------------

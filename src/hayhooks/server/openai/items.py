@@ -7,27 +7,17 @@ calls one ``on_*`` method, whose return value (SSE frames, or ``""``) it passes 
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hayhooks.streaming import chunk_text
+from hayhooks.streaming import chunk_text, haystack_types
 
 if TYPE_CHECKING:
     from haystack.dataclasses import ChatMessage, StreamingChunk
 
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter"})
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
-
-
-@functools.cache
-def _haystack_types() -> tuple[type[ChatMessage], type[StreamingChunk]]:
-    """Haystack's ``ChatMessage`` and ``StreamingChunk``, imported on first use (Haystack is most of a bare
-    server's startup time)."""
-    from haystack.dataclasses import ChatMessage, StreamingChunk
-
-    return ChatMessage, StreamingChunk
 
 
 @dataclass
@@ -55,7 +45,7 @@ def event_payload(item: Any) -> dict[str, Any] | None:
         callable(to_dict)
         and hasattr(item, "type")
         and hasattr(item, "data")
-        and not isinstance(item, _haystack_types()[0])
+        and not isinstance(item, haystack_types()[0])
     ):
         return to_dict()
     return None
@@ -87,7 +77,7 @@ class ItemVisitor:
     def feed(self, item: Any) -> str:
         if type(item) is str:
             return self.on_text(item) if item else ""
-        chat_message, streaming_chunk = _haystack_types()
+        chat_message, streaming_chunk = haystack_types()
         if isinstance(item, streaming_chunk):
             return self._chunk(item)
         if item is None:
