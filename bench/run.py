@@ -45,6 +45,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from harness import pipelines, procs, setup_env  # noqa: E402
+from harness.machine import cpu_counters  # noqa: E402
 from harness.profile import run_profiles  # noqa: E402
 from harness.report import Report  # noqa: E402
 from harness.servers import ServerSpec, describe_hayhooks  # noqa: E402
@@ -146,6 +147,10 @@ def build_specs(args: argparse.Namespace, ref_hayhooks: Path) -> tuple[list[Serv
                 ours_spec.available, ours_spec.reason = False, "resolves to the reference install"
         else:
             ours_spec = ServerSpec("ours", "ours", ours, available=False, reason=problem)
+    if ours_spec is not None and ours_spec.available:
+        setup_env.compile_bytecode(ours_spec.executable)
+    if "ref" in wanted:
+        setup_env.compile_bytecode(ref_hayhooks)
     specs = []
     if "ref" in wanted:
         specs.append(ServerSpec("ref", "reference", ref_hayhooks, origin=describe_hayhooks(ref_hayhooks)))
@@ -166,14 +171,6 @@ def machine_line() -> str:
     except OSError:
         pass
     return f"{os.cpu_count()} CPUs ({model or platform.machine()}), Linux {platform.release()}"
-
-
-def cpu_counters() -> list[int]:
-    """The aggregate "cpu" line of /proc/stat (user nice system idle iowait irq softirq steal ...)."""
-    try:
-        return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError, IndexError):
-        return []
 
 
 def own_cpu_seconds() -> float:

@@ -153,6 +153,7 @@ class Report:
             row(label, "first chunk p99 ms", "stream", clients, "ttfc_p99_ms", 2, True)
             row(label, "server CPU us/chunk", "stream", clients, "cpu_us_per_chunk", 1, True)
             row(label, "client busy % of a core", "stream", clients, "client_busy_pct", 0, True, compare=False)
+            row(label, "hypervisor steal % of CPU time", "stream", clients, "steal_pct", 1, True, compare=False)
         for preloaded in cfg.deploy_preloaded if "deploy" in on else ():
             label = f"deploy, {preloaded} already deployed"
             row(label, "POST /deploy_files ms", "deploy", preloaded, "deploy_ms", 1)

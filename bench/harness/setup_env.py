@@ -80,6 +80,22 @@ def imported_hayhooks_dir(python: Path) -> Path | None:
     return Path(lines[-1]) if done.returncode == 0 and lines else None
 
 
+def compile_bytecode(hayhooks_script: Path) -> None:
+    """Write the .pyc files of the `hayhooks` package that ``hayhooks_script`` runs, as ``pip install`` does for
+    a regular install. An editable install (ours) gets none, and where PYTHONDONTWRITEBYTECODE is set the server
+    would compile its own modules at every start: a cost of the environment, not of the server. Done for both
+    servers (the reference's install is compiled already), before every benchmark run."""
+    python = hayhooks_script.parent / "python"
+    package = imported_hayhooks_dir(python)
+    if package is None:
+        return
+    done = subprocess.run(
+        [str(python), "-m", "compileall", "-q", str(package)], capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0:
+        log(f"compiling {package} to bytecode failed (measuring anyway): {done.stdout[-300:]}{done.stderr[-300:]}")
+
+
 def _is_within(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
