@@ -1,3 +1,3 @@
-from hayhooks.cli import main
+from hayhooks.cli.launch import main
 
 main()

@@ -165,3 +165,22 @@ def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     if command != ["pipeline"]:
         assert "Example: hayhooks " in " ".join(result.stdout.split())
         assert "--host" in result.stdout and "--api-key" in result.stdout
+
+
+def test_commands_other_than_run_restore_the_collector_thresholds() -> None:
+    """The console script relaxes the garbage collector for `hayhooks run`'s startup; any other command, here one
+    that fails against a dead port, puts the usual thresholds back for the rest of its process."""
+    import gc
+
+    from hayhooks.server import startup_gc
+
+    startup_gc.restore()
+    usual = gc.get_threshold()
+    startup_gc.relax()
+    try:
+        assert gc.get_threshold() == startup_gc.STARTUP_THRESHOLDS
+        result = invoke("status", "--host", "127.0.0.1", "--port", str(dead_port()))
+        assert result.exit_code != 0
+        assert gc.get_threshold() == usual
+    finally:
+        startup_gc.restore()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hayhooks.cli.run import run
+from hayhooks.server import startup_gc
 from hayhooks.version import __version__
 
 app = typer.Typer(
@@ -24,12 +25,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
     debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks when a command fails."),
 ) -> None:
     """Serve Haystack pipelines as REST APIs, OpenAI-compatible endpoints and MCP tools."""
+    if ctx.invoked_subcommand != "run":  # the console script relaxed the collector for `hayhooks run` only
+        startup_gc.restore()
 
 
 app.command(help=run.__doc__)(run)

@@ -52,7 +52,9 @@ def run(
             typer.secho(f"Error: HAYHOOKS_SERVE_MCP=true: {INSTALL_HINT}", fg=typer.colors.RED, err=True)
             raise typer.Exit(1)
 
-    if settings.workers == 1 and not reload:  # the app is served from this process: load it with fewer gc runs
+    if settings.workers > 1 or reload:  # the app is served by other processes: this one collects as usual
+        startup_gc.restore()
+    else:  # the app is served from this process: load it with fewer gc runs (the app restores them once started)
         startup_gc.relax()
     from hayhooks.server.runner import serve
 

@@ -113,27 +113,41 @@ def content_version(files: Mapping[PurePosixPath, str] | str) -> str:
     return digest.hexdigest()[:12]
 
 
+def _version_entry(digest: hashlib._Hash, rel: PurePosixPath, path: Path) -> bytes | None:
+    """Add one file to a folder's version; returns its content, or None for a large file (hashed by size and
+    modification time, linked rather than copied)."""
+    stat = path.stat()
+    if stat.st_size > _LARGE_FILE:
+        _hash_entry(digest, rel, f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+        return None
+    data = path.read_bytes()
+    _hash_entry(digest, rel, data)
+    return data
+
+
 def folder_version(folder: Path) -> str:
     digest = hashlib.sha256()
     for rel, path in pipeline_files(folder):
-        stat = path.stat()
-        if stat.st_size > _LARGE_FILE:
-            _hash_entry(digest, rel, f"{stat.st_size}:{stat.st_mtime_ns}".encode())
-        else:
-            _hash_entry(digest, rel, path.read_bytes())
+        _version_entry(digest, rel, path)
     return digest.hexdigest()[:12]
 
 
-def copy_folder(source: Path, target: Path) -> None:
-    """Copy a pipeline folder (large files are linked, not copied)."""
+def copy_folder(source: Path, target: Path) -> str:
+    """Copy a pipeline folder (large files are linked, not copied); returns the version of what was copied (as
+    ``folder_version`` gives it), each file read once for both."""
+    digest = hashlib.sha256()
     target.mkdir(parents=True, exist_ok=True)
     for rel, path in pipeline_files(source):
         destination = target / rel
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if path.stat().st_size > _LARGE_FILE:
+        if len(rel.parts) > 1:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+        data = _version_entry(digest, rel, path)
+        if data is None:
             destination.symlink_to(path.resolve())
         else:
-            shutil.copy2(path, destination)
+            destination.write_bytes(data)
+            shutil.copymode(path, destination)  # a script the wrapper runs stays executable
+    return digest.hexdigest()[:12]
 
 
 # --- the pipelines dir ----------------------------------------------------------------------------------------

@@ -220,10 +220,9 @@ class DeployService:
         managed = pf.is_managed(self.pipelines_dir, name)
         if not path.is_dir():
             return StagedPipeline(name, managed, yaml_source=path.read_text(encoding="utf-8"))
-        version = pf.folder_version(path)
         runtime_dir = new_runtime_dir(name)
         try:
-            pf.copy_folder(path, runtime_dir)
+            version = pf.copy_folder(path, runtime_dir)
         except BaseException:
             shutil.rmtree(runtime_dir, ignore_errors=True)
             raise

@@ -6,6 +6,7 @@ schemas are generated from them.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -20,10 +21,17 @@ from starlette.responses import Response
 @dataclass(frozen=True)
 class RunSignature:
     request_model: type[BaseModel]
-    response_model: type[BaseModel] | None
+    response_model_factory: Callable[[], type[BaseModel]] | None
     file_params: tuple[str, ...]
     description: str
     param_descriptions: dict[str, str]
+
+    @functools.cached_property
+    def response_model(self) -> type[BaseModel] | None:
+        """Built when first needed: only the OpenAPI document reads it, and building it at every deploy was a
+        sixth of a pipeline's deploy time (pydantic model classes are costly to create)."""
+        factory = self.response_model_factory
+        return factory() if factory is not None else None
 
 
 def model_name(pipeline_name: str, suffix: str) -> str:
@@ -94,7 +102,8 @@ def build_run_signature(pipeline_name: str, func: Callable) -> RunSignature:
     return_annotation = hints.get("return", signature.return_annotation)
     response_model = None
     if return_annotation is not inspect.Signature.empty and not is_streaming_or_raw(return_annotation):
-        response_model = create_model(
+        response_model = functools.partial(
+            create_model,
             model_name(pipeline_name, "RunResponse"),
             __config__=ConfigDict(arbitrary_types_allowed=True),
             result=(return_annotation, Field(..., description="Pipeline result")),

@@ -9,11 +9,12 @@ Optional top-level keys ``description``, ``streaming_components``, ``request_tim
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import ConfigDict, Field, create_model
 
 from hayhooks.deploy.errors import InvalidPipelineError
 from hayhooks.deploy.signature import RunSignature, model_name
@@ -159,8 +160,10 @@ class YAMLPipelineWrapper(BasePipelineWrapper):
         request_model = create_model(
             model_name(self.pipeline_name, "RunRequest"), __config__=ConfigDict(arbitrary_types_allowed=True), **fields
         )
-        response_model: type[BaseModel] = create_model(
-            model_name(self.pipeline_name, "RunResponse"), result=(dict, Field(..., description="Outputs by component"))
+        response_model = functools.partial(
+            create_model,
+            model_name(self.pipeline_name, "RunResponse"),
+            result=(dict, Field(..., description="Outputs by component")),
         )
         description = str(
             self.definition.options.get("description") or f"Run the '{self.pipeline_name}' YAML pipeline."
