@@ -87,6 +87,14 @@ def _start_or_fail(results, section, keys, spec, work, tag, pdir, expected, work
     return None, None
 
 
+def _rotated(items: list, shift: int) -> list:
+    """``items`` starting at ``shift`` (modulo its length): in interleaved runs, nobody always goes first."""
+    if not items:
+        return items
+    shift %= len(items)
+    return items[shift:] + items[:shift]
+
+
 def _unavailable(results, section, keys, spec) -> bool:
     if spec.available:
         return False
@@ -135,9 +143,7 @@ def section_startup(cfg: Config, specs: list[ServerSpec], work: Path, results: R
             server.stop()
             ready[spec.key] = (spec, pdir, names)
         for run in range(cfg.runs):
-            order = list(ready.values())
-            order = order[run % len(order) :] + order[: run % len(order)] if order else order
-            for spec, pdir, names in order:
+            for spec, pdir, names in _rotated(list(ready.values()), run):
                 server, seconds = _start_or_fail(
                     results, "startup", [count], spec, work, f"startup{count}", pdir, names
                 )
@@ -266,9 +272,7 @@ def _stream_rounds(cfg: Config, ready: dict, clients: int, results: Results) -> 
         if len(calm) >= cfg.runs or not ready:
             break
         round_: dict = {}
-        order = list(ready.items())
-        order = order[attempt % len(order) :] + order[: attempt % len(order)]  # nobody always goes first
-        for key, (spec, server) in order:
+        for key, (spec, server) in _rotated(list(ready.items()), attempt):
             outcome = _stream_run(cfg, spec, server, clients)
             if isinstance(outcome, str):
                 say(f"    ! {spec.label} streaming {clients} clients: {outcome}")
