@@ -172,15 +172,15 @@ def test_commands_other_than_run_restore_the_collector_thresholds() -> None:
     that fails against a dead port, puts the usual thresholds back for the rest of its process."""
     import gc
 
-    from hayhooks.server import startup_gc
+    from hayhooks.process import gc_tuning
 
-    startup_gc.restore()
+    gc_tuning.restore()
     usual = gc.get_threshold()
-    startup_gc.relax()
+    gc_tuning.relax()
     try:
-        assert gc.get_threshold() == startup_gc.STARTUP_THRESHOLDS
+        assert gc.get_threshold() == gc_tuning.STARTUP_THRESHOLDS
         result = invoke("status", "--host", "127.0.0.1", "--port", str(dead_port()))
         assert result.exit_code != 0
         assert gc.get_threshold() == usual
     finally:
-        startup_gc.restore()
+        gc_tuning.restore()

@@ -1,7 +1,9 @@
-"""Helpers for the per-worker socket tests: who listens on which socket (from /proc), and a stand-in worker.
+"""Helpers for the per-worker socket tests: who accepts on which socket (from /proc), and a stand-in worker.
 
 A listening socket is identified by its inode: ``/proc/net/tcp`` lists the listening sockets of a port with their
-inodes, and ``/proc/<pid>/fd`` links each open socket of a process to ``socket:[inode]``.
+inodes. Every worker holds every socket (to serve a blocked sibling's), but its event loop waits for connections
+only on the sockets it accepts from: ``/proc/<pid>/fdinfo/<fd>`` of an epoll instance lists the files it watches,
+each with its inode in hex (``tfd: 7 events: 19 data: 7 pos:0 ino:26e7 sdev:9``).
 """
 
 from __future__ import annotations
@@ -27,15 +29,17 @@ def listening_inodes(port: int) -> set[int]:
     return inodes
 
 
-def socket_inodes(pid: int) -> set[int]:
-    """Inodes of the sockets process ``pid`` has open (empty if it is gone)."""
+def watched_inodes(pid: int) -> set[int]:
+    """Inodes of the files the epoll instances of process ``pid`` wait on (empty if it is gone)."""
     inodes: set[int] = set()
     with contextlib.suppress(OSError):
         for fd in os.listdir(f"/proc/{pid}/fd"):
             with contextlib.suppress(OSError):
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if target.startswith("socket:["):
-                    inodes.add(int(target[len("socket:[") : -1]))
+                if os.readlink(f"/proc/{pid}/fd/{fd}") != "anon_inode:[eventpoll]":
+                    continue
+                for line in Path(f"/proc/{pid}/fdinfo/{fd}").read_text().splitlines():
+                    if line.startswith("tfd:"):
+                        inodes.add(int(line.rsplit("ino:", 1)[1].split()[0], 16))
     return inodes
 
 
@@ -54,14 +58,15 @@ def children(pid: int) -> list[int]:
 
 
 def layout(parent: int, port: int) -> dict[int, set[int]]:
-    """For each child of ``parent`` holding a listening socket of ``port``: the inodes of those it holds."""
+    """For each child of ``parent`` accepting on a listening socket of ``port``: the inodes of those it accepts on."""
     listening = listening_inodes(port)
-    held = {child: socket_inodes(child) & listening for child in children(parent)}
+    held = {child: watched_inodes(child) & listening for child in children(parent)}
     return {child: inodes for child, inodes in held.items() if inodes}
 
 
 def one_socket_each(parent: int, port: int, workers: int) -> dict[int, set[int]] | None:
-    """The layout, if ``workers`` workers each hold exactly one of the port's sockets, all different; else None."""
+    """The layout, if ``workers`` workers each accept on exactly one of the port's sockets, all different; else
+    None."""
     current = layout(parent, port)
     sockets = {next(iter(inodes)) for inodes in current.values() if len(inodes) == 1}
     if len(current) == workers and len(sockets) == workers and sockets == listening_inodes(port):

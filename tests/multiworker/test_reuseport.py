@@ -1,6 +1,6 @@
 """Several workers, each accepting connections from its own SO_REUSEPORT socket on the one address.
 
-The socket layout (which worker holds which listening socket) is read from /proc, so these checks do not depend on
+The socket layout (which worker accepts on which listening socket) is read from /proc, so these checks do not depend on
 how the kernel happens to hash a few connections; where connections are counted, enough are opened that a fair
 spread misses a worker with negligible probability.
 """
@@ -23,8 +23,9 @@ from multiworker_support import WORKER_HEADER, fresh, versioned_wrapper
 from reuseport_support import listening_inodes, one_socket_each, stand_in_worker, wait_for_one_socket_each
 from uvicorn.config import STARTUP_FAILURE
 
-from hayhooks.server import runner, sockets
-from hayhooks.server.sockets import worker_sockets
+from hayhooks.process import APP_FACTORY
+from hayhooks.process import sockets, supervisor
+from hayhooks.process.sockets import worker_sockets
 
 pytestmark = pytest.mark.skipif(not sockets.kernel_balances(), reason="per-worker sockets are used on Linux only")
 
@@ -55,7 +56,7 @@ def reach(server: ServerProcess, pid: int, attempts: int = 400) -> bool:
 
 
 def test_spawned_workers_each_claim_a_socket_and_a_replacement_takes_over_a_dead_ones(tmp_path: Path) -> None:
-    config = uvicorn.Config(runner.APP_FACTORY, host="127.0.0.1", port=0, workers=2, log_config=None)
+    config = uvicorn.Config(APP_FACTORY, host="127.0.0.1", port=0, workers=2, log_config=None)
     spawn = multiprocessing.get_context("spawn")
     started: list[tuple[multiprocessing.Process, object]] = []
 
@@ -211,8 +212,8 @@ def test_the_server_exits_with_startup_failure_when_a_worker_failed_to_start(mon
         def run(self) -> None:
             self.processes = [FailedWorker()]
 
-    monkeypatch.setattr(sockets, "Supervisor", Supervisor)
-    config = uvicorn.Config(runner.APP_FACTORY, host="127.0.0.1", port=0, workers=2, log_config=None)
+    monkeypatch.setattr(supervisor, "Supervisor", Supervisor)
+    config = uvicorn.Config(APP_FACTORY, host="127.0.0.1", port=0, workers=2, log_config=None)
     with pytest.raises(SystemExit) as exited:
-        runner.serve_workers(config)
+        supervisor.serve_workers(config)
     assert exited.value.code == STARTUP_FAILURE

@@ -14,7 +14,7 @@ LAZY_MODULES = ("limits", "docstring_parser", "haystack", "yaml", "rich")
 
 LOAD_SERVER = """\
 import json, sys
-import hayhooks.cli, hayhooks.server.runner
+import hayhooks.cli, hayhooks.process.supervisor
 from hayhooks.server.app import create_app
 create_app()
 print(json.dumps(sorted(sys.modules)))

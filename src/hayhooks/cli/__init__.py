@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hayhooks.cli.run import run
-from hayhooks.server import startup_gc
+from hayhooks.process import gc_tuning
 from hayhooks.version import __version__
 
 app = typer.Typer(
@@ -33,7 +33,7 @@ def _root(
 ) -> None:
     """Serve Haystack pipelines as REST APIs, OpenAI-compatible endpoints and MCP tools."""
     if ctx.invoked_subcommand != "run":  # the console script relaxed the collector for `hayhooks run` only
-        startup_gc.restore()
+        gc_tuning.restore()
 
 
 app.command(help=run.__doc__)(run)

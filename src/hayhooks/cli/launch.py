@@ -1,7 +1,7 @@
 """The ``hayhooks`` console script (and ``python -m hayhooks``).
 
 What a command imports lives as long as its process, so the cyclic garbage collector is relaxed before the CLI,
-and the server it may start, are imported (``startup_gc``): ``hayhooks run`` hands that on to its app, which
+and the server it may start, are imported (``process/gc_tuning.py``): ``hayhooks run`` hands that on to its app, which
 restores the usual thresholds once it has started; every other command restores them at once.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 
 def main() -> None:
-    from hayhooks.server import startup_gc
+    from hayhooks.process import gc_tuning
 
-    startup_gc.relax()
+    gc_tuning.relax()
     from hayhooks.cli import app
 
     app()

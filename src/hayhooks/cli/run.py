@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from hayhooks.server import startup_gc
+from hayhooks.process import gc_tuning
 from hayhooks.settings import SettingsError, load_settings
 
 
@@ -52,10 +52,18 @@ def run(
             typer.secho(f"Error: HAYHOOKS_SERVE_MCP=true: {INSTALL_HINT}", fg=typer.colors.RED, err=True)
             raise typer.Exit(1)
 
-    if settings.workers > 1 or reload:  # the app is served by other processes: this one collects as usual
-        startup_gc.restore()
-    else:  # the app is served from this process: load it with fewer gc runs (the app restores them once started)
-        startup_gc.relax()
-    from hayhooks.server.runner import serve
+    from hayhooks.server.middleware.auth import KeyRing
 
-    serve(settings, reload=reload)
+    try:
+        KeyRing.from_settings(settings)  # unreadable key files: fail before any worker starts
+    except SettingsError as exc:
+        typer.secho(f"Error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+
+    if settings.workers > 1 or reload:  # the app is served by other processes: this one collects as usual
+        gc_tuning.restore()
+    else:  # the app is served from this process: load it with fewer gc runs (the app restores them once started)
+        gc_tuning.relax()
+    from hayhooks import process
+
+    process.serve(settings, reload=reload)

@@ -17,7 +17,8 @@ from hayhooks.deploy import watcher as pipelines_watcher
 from hayhooks.deploy.service import DeployService
 from hayhooks.logging_config import configure_logging
 from hayhooks.registry import Registry
-from hayhooks.server import health, heap, startup_gc
+from hayhooks.process import gc_tuning
+from hayhooks.server import health
 from hayhooks.server.admin.api_router import router as admin_router
 from hayhooks.server.dispatch import HayhooksApp
 from hayhooks.server.errors import install_error_handlers
@@ -66,10 +67,10 @@ async def _startup_deploy(state: ServerState) -> None:
         state.ready.set()
     try:
         await asyncio.sleep(SETTLE_DELAY)
-        await to_thread.run_sync(heap.settle_after_startup)
+        await to_thread.run_sync(gc_tuning.startup_finished)  # the process-level "startup finished" hook
     finally:
-        startup_gc.restore()
-    state.registry.subscribe(heap.freeze_after_deploy)
+        gc_tuning.restore()  # cancelled (shutdown during the delay): still collect as configured
+    state.registry.subscribe(gc_tuning.freeze_after_deploy)
 
 
 @contextlib.asynccontextmanager

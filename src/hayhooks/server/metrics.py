@@ -1,7 +1,7 @@
 """Prometheus metrics and ``GET /metrics``.
 
 With several workers, ``hayhooks run`` points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before the
-workers start (see ``server/process.py``); every worker then writes its values there and a scrape of any
+workers start (see ``process/metrics_dir.py``); every worker then writes its values there and a scrape of any
 worker adds all of them up (``MultiProcessCollector``). With one worker the default registry is exposed,
 including the process and Python metrics and anything a wrapper registers itself.
 

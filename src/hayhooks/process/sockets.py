@@ -6,9 +6,10 @@ worker and stay there. Here the parent binds one socket per worker to the same h
 the kernel hashes each new connection (by its addresses and ports) onto one of the sockets, each accepted by its
 own worker.
 
-The supervisor is still uvicorn's (it restarts dead workers, runs health checks, handles signals); it hands the same
-list of sockets to every worker it spawns. ``WorkerSockets`` is that list: in a worker, from the first time uvicorn
-reads it, it holds only the socket of the slot that worker claimed. Slot ``i`` is free when no live worker holds the
+The supervisor is still uvicorn's (it restarts dead workers, runs health checks, handles signals; see
+``supervisor.py``); it hands the same list of sockets to every worker it spawns. ``WorkerSockets`` is that list: in
+a worker, from the first time uvicorn reads it, it yields only the socket of the slot that worker claimed; the
+others stay open as ``siblings``, for the worker to take over while their own worker is blocked (``failover.py``). Slot ``i`` is free when no live worker holds the
 lock on slot file ``i`` (``flock``, in a directory the parent made); the kernel drops the lock when the worker dies,
 so the worker that replaces it takes over its socket. The parent keeps every socket open, so connections that arrive
 while a worker restarts wait in that socket's queue for the replacement. A worker started while every slot is taken
@@ -34,7 +35,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, SupportsIndex
 
 from uvicorn.config import STARTUP_FAILURE, Config
-from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
+from hayhooks.process.heartbeats import create_heartbeats
 
 logger = logging.getLogger("uvicorn.error")
 
@@ -87,6 +89,7 @@ class WorkerSockets(list[socket.socket]):
         super().__init__(sockets)
         self.slots_dir = slots_dir
         self.slot: int | None = None
+        self.siblings: dict[int, socket.socket] = {}  # in a worker with a slot: the other slots' sockets
         self._unclaimed = in_worker
 
     def holders(self, live: set[int]) -> set[int]:
@@ -114,9 +117,7 @@ class WorkerSockets(list[socket.socket]):
             )
             return
         mine = everything[self.slot]
-        for sock in everything:
-            if sock is not mine:
-                sock.close()  # this worker's copy only; the parent keeps the socket open for the slot's worker
+        self.siblings = {index: sock for index, sock in enumerate(everything) if sock is not mine}
         self[:] = [mine]
         logger.debug("Worker [%d] listens on socket %d of %d.", os.getpid(), self.slot + 1, len(everything))
 
@@ -187,63 +188,9 @@ def worker_sockets(config: Config) -> Iterator[WorkerSockets]:
         for index in range(len(sockets)):
             with open(_slot_path(slots_dir, index), "wb"):
                 pass
+        create_heartbeats(slots_dir, len(sockets))
         yield WorkerSockets(sockets, slots_dir)
     finally:
         for sock in sockets:
             sock.close()
         shutil.rmtree(slots_dir, ignore_errors=True)
-
-
-class Supervisor(Multiprocess):
-    """uvicorn's supervisor, which keeps every socket with a worker of its own.
-
-    - SIGHUP: uvicorn starts each new worker before it stops the old one, so the first new worker finds every slot
-      taken and listens on all the sockets; once the restart is done, such workers are replaced again (the same
-      way: the new one first), and each replacement takes a slot that was freed.
-    - SIGTTOU removes the newest worker; it is refused when that would leave fewer workers than sockets, as the
-      socket of the removed worker would keep taking connections that nobody accepts.
-    """
-
-    sockets: WorkerSockets
-
-    def handle_hup(self) -> None:
-        super().handle_hup()
-        self._take_free_slots()
-
-    def handle_ttou(self) -> None:
-        if self.processes_num <= len(self.sockets):
-            logger.warning(
-                "Received SIGTTOU, but each of the %d workers accepts the connections of its own socket: "
-                "keeping them all (restart with fewer --workers instead).",
-                self.processes_num,
-            )
-            return
-        super().handle_ttou()
-        self._take_free_slots()
-
-    def _take_free_slots(self) -> None:
-        """Replace the workers that listen on every socket while some slot has no worker."""
-        for index, process in enumerate(self.processes):
-            if self.should_exit.is_set():
-                return
-            holders = self.sockets.holders({p.pid for p in self.processes if p.pid is not None})
-            if len(holders) >= len(self.sockets):
-                return
-            if process.pid not in holders and not self._replace_worker(index):
-                return
-
-    def _replace_worker(self, index: int) -> bool:
-        """Start a new worker, and stop worker ``index`` once the new one serves (False: it did not, in time)."""
-        old = self.processes[index]
-        new = Process(self.config, self.sockets)
-        new.start()
-        if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
-            new.kill()
-            new.join()
-            if not self.should_exit.is_set():
-                logger.error(f"New child process [{new.pid}] was not ready in time; keeping worker [{old.pid}].")
-            return False
-        old.terminate()
-        old.join()
-        self.processes[index] = new
-        return True
