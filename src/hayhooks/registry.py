@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hayhooks.deploy.signature import RunSignature
+from hayhooks.signature import RunSignature
 from hayhooks.wrapper import BasePipelineWrapper
 
 PipelineKind = Literal["wrapper", "yaml"]

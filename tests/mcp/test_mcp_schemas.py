@@ -8,9 +8,9 @@ import pytest
 from haystack.dataclasses import Document, StreamingChunk
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from hayhooks.deploy.signature import build_run_signature
 from hayhooks.server.mcp.results import render
 from hayhooks.server.mcp.schemas import DeployPipelineArguments, describe_validation_error, object_schema
+from hayhooks.signature import build_run_signature
 from hayhooks.streaming import SSEStream
 
 

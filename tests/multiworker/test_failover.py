@@ -90,7 +90,9 @@ def test_a_blocked_worker_does_not_hold_up_new_connections(start_server, tmp_pat
             worker = pid_of(response.headers[WORKER_HEADER])
             by_workers.add(worker)
             if response.status_code != 200 or worker == blocked or took >= ANSWER_WITHIN:
-                failures.append(f"round {round_number} probe {probe}: {response.status_code} by {worker} in {took:.2f}s")
+                failures.append(
+                    f"round {round_number} probe {probe}: {response.status_code} by {worker} in {took:.2f}s"
+                )
         thread.join(30)
         assert answers == [200]  # the blocking run itself completes
 

@@ -23,8 +23,7 @@ from multiworker_support import WORKER_HEADER, fresh, versioned_wrapper
 from reuseport_support import listening_inodes, one_socket_each, stand_in_worker, wait_for_one_socket_each
 from uvicorn.config import STARTUP_FAILURE
 
-from hayhooks.process import APP_FACTORY
-from hayhooks.process import sockets, supervisor
+from hayhooks.process import APP_FACTORY, sockets, supervisor
 from hayhooks.process.sockets import worker_sockets
 
 pytestmark = pytest.mark.skipif(not sockets.kernel_balances(), reason="per-worker sockets are used on Linux only")

@@ -21,9 +21,9 @@ from typing import Any
 from hayhooks.deploy import files as pipeline_files
 from hayhooks.deploy.errors import InvalidPipelineError
 from hayhooks.deploy.module_loader import load_module, package_of, unload_package
-from hayhooks.deploy.signature import RunSignature, build_run_signature
 from hayhooks.deploy.yaml_pipeline import YAMLPipelineWrapper, parse_yaml
 from hayhooks.registry import DeployedPipeline
+from hayhooks.signature import RunSignature, build_run_signature
 from hayhooks.wrapper import BasePipelineWrapper, implemented_methods
 
 _runtime_root: Path | None = None

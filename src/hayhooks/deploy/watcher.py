@@ -5,21 +5,20 @@ events name. Events on hidden entries that are not ours (a Kubernetes ConfigMap 
 symlink) trigger a full rescan, as does the dir itself being replaced (checked on every tick by its inode) and
 a periodic timer for filesystems that send no events (NFS). Full rescans compare file stats and hash only what
 changed. A request for a name this worker does not have yet loads it from the dir on the spot
-(``resolve_missing``), so a pipeline just deployed by another worker never answers 404 here.
+(``resolve_missing``), so a pipeline just deployed by another worker never answers 404 here. The server runs
+one watcher per worker and wires ``resolve_missing`` into its lookups (``server/watching.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import watchfiles
 from anyio import to_thread
@@ -28,9 +27,6 @@ from hayhooks.deploy import files as pf
 from hayhooks.deploy.service import DeployService
 from hayhooks.deploy.sync import DirectorySync
 from hayhooks.registry import DeployedPipeline
-
-if TYPE_CHECKING:
-    from hayhooks.server.state import ServerState
 
 logger = logging.getLogger("hayhooks.watch")
 
@@ -110,6 +106,10 @@ class PipelineWatcher:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    async def aclose(self) -> None:
+        """``stop`` from the event loop (the join happens off it)."""
+        await to_thread.run_sync(self.stop)
+
     # --- requests for names this worker lacks ----------------------------------------------------------------
     async def resolve_missing(self, name: str) -> DeployedPipeline | None:
         """Load ``name`` from the dir if it is there; concurrent requests for one name share one load."""
@@ -170,28 +170,3 @@ class PipelineWatcher:
             self.sync.rescan(names)
         except Exception:
             logger.exception("Syncing pipelines from %s failed", self.root)
-
-
-async def _start_when_ready(watcher: PipelineWatcher, state: ServerState) -> None:
-    await state.wait_ready()  # the startup deploy has loaded the dir; the watcher takes over from there
-    watcher.start()
-
-
-def lifespan_hook(state: ServerState) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """A ``lifespan_hooks`` entry that runs a watcher in this worker for as long as the app runs."""
-
-    @contextlib.asynccontextmanager
-    async def watch_pipelines_dir(_app: Any) -> AsyncIterator[None]:
-        watcher = PipelineWatcher(state.deployer, rescan_interval=state.settings.pipelines_rescan_interval)
-        state.resolve_missing = watcher.resolve_missing
-        starter = asyncio.create_task(_start_when_ready(watcher, state))
-        try:
-            yield
-        finally:
-            state.resolve_missing = None
-            starter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await starter
-            await to_thread.run_sync(watcher.stop)
-
-    return watch_pipelines_dir

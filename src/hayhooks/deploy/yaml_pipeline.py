@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ConfigDict, Field, create_model
 
 from hayhooks.deploy.errors import InvalidPipelineError
-from hayhooks.deploy.signature import RunSignature, model_name
+from hayhooks.signature import RunSignature, model_name
 from hayhooks.wrapper import BasePipelineWrapper
 
 if TYPE_CHECKING:

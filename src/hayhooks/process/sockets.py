@@ -9,9 +9,9 @@ own worker.
 The supervisor is still uvicorn's (it restarts dead workers, runs health checks, handles signals; see
 ``supervisor.py``); it hands the same list of sockets to every worker it spawns. ``WorkerSockets`` is that list: in
 a worker, from the first time uvicorn reads it, it yields only the socket of the slot that worker claimed; the
-others stay open as ``siblings``, for the worker to take over while their own worker is blocked (``failover.py``). Slot ``i`` is free when no live worker holds the
-lock on slot file ``i`` (``flock``, in a directory the parent made); the kernel drops the lock when the worker dies,
-so the worker that replaces it takes over its socket. The parent keeps every socket open, so connections that arrive
+others stay open as ``siblings``, for the worker to take over while their own worker is blocked (``failover.py``).
+Slot ``i`` is free when no live worker holds the lock on slot file ``i`` (``flock``, in a directory the parent made);
+the kernel drops the lock when the worker dies, so the worker that replaces it takes over its socket. The parent keeps every socket open, so connections that arrive
 while a worker restarts wait in that socket's queue for the replacement. A worker started while every slot is taken
 (SIGHUP's restart brings each new worker up before it stops the old one; SIGTTIN adds a worker) listens on all the
 sockets, so none is left without a worker; after a SIGHUP restart, ``Supervisor`` replaces such a worker once more,

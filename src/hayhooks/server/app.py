@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -13,11 +12,10 @@ from pathlib import Path
 from anyio import to_thread
 from fastapi import FastAPI
 
-from hayhooks.deploy import watcher as pipelines_watcher
 from hayhooks.deploy.service import DeployService
 from hayhooks.logging_config import configure_logging
-from hayhooks.registry import Registry
 from hayhooks.process import gc_tuning
+from hayhooks.registry import Registry
 from hayhooks.server import health
 from hayhooks.server.admin.api_router import router as admin_router
 from hayhooks.server.dispatch import HayhooksApp
@@ -30,20 +28,12 @@ from hayhooks.server.openapi import install_openapi
 from hayhooks.server.run.api_router import routes as run_routes
 from hayhooks.server.run.api_router import run_pipeline
 from hayhooks.server.state import ServerState
+from hayhooks.server.watching import watch_pipelines_dir
 from hayhooks.server.worker_header import WorkerHeaderMiddleware
 from hayhooks.settings import Settings, get_settings
 from hayhooks.version import __version__
 
 logger = logging.getLogger("hayhooks")
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _extend_python_path(settings: Settings) -> None:
@@ -80,9 +70,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if state.settings.cors_is_wide_open:
         logger.warning("CORS allows every origin, method and header; set HAYHOOKS_CORS_ALLOW_ORIGINS in production.")
     startup = asyncio.create_task(_startup_deploy(state))
-    hooks = state.extras.get("lifespan_hooks", [])
     async with contextlib.AsyncExitStack() as stack:
-        for hook in hooks:
+        for hook in state.lifespan_hooks:
             await stack.enter_async_context(hook(app))
         try:
             yield
@@ -135,7 +124,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     _add_cors(app, settings)
     app.add_middleware(WorkerHeaderMiddleware, worker=state.worker)
     if settings.watch_pipelines_dir:  # hot reload: each worker follows the pipelines dir
-        state.extras.setdefault("lifespan_hooks", []).append(pipelines_watcher.lifespan_hook(state))
+        state.lifespan_hooks.append(watch_pipelines_dir(state))
     install_openapi(app, registry)  # app.openapi() and GET /openapi.json, cached per routes/pipeline version
     return app
 

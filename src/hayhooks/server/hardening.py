@@ -15,6 +15,7 @@ import logging
 
 from fastapi import FastAPI
 
+from hayhooks.addresses import is_loopback
 from hayhooks.server import limits, metrics
 from hayhooks.server.middleware.auth import AuthMiddleware, KeyRing
 from hayhooks.server.middleware.body_limit import BodyLimitMiddleware
@@ -27,8 +28,6 @@ __all__ = ["install_hardening"]
 
 
 def _warn_if_open(state: ServerState) -> None:
-    from hayhooks.server.app import is_loopback
-
     if not is_loopback(state.settings.host):
         logger.warning(
             "No API keys configured and bound to %s: anyone who can reach this server can run pipelines%s. "
@@ -57,4 +56,4 @@ def install_hardening(app: FastAPI, state: ServerState) -> None:
     limits.prepare_gates(state.registry, settings)
     app.router.routes.insert(0, metrics.metrics_route)
     state.registry.subscribe(metrics.on_registry_event)
-    state.extras.setdefault("lifespan_hooks", []).append(metrics.metrics_lifespan)
+    state.lifespan_hooks.append(metrics.metrics_lifespan)

@@ -92,12 +92,12 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
 
 
-def resolve_limits(pipeline: DeployedPipeline, settings: Settings | None) -> RunLimits:
+def resolve_limits(pipeline: DeployedPipeline, settings: Settings) -> RunLimits:
     """The pipeline's own limits, falling back to the server defaults (``None`` everywhere = unlimited)."""
     return RunLimits(
-        timeout=_first(pipeline.request_timeout, settings and settings.request_timeout),
-        max_concurrent=_first(pipeline.max_concurrent_runs, settings and settings.max_concurrent_runs),
-        max_queued=_first(pipeline.max_queued_runs, settings and settings.max_queued_runs),
+        timeout=_first(pipeline.request_timeout, settings.request_timeout),
+        max_concurrent=_first(pipeline.max_concurrent_runs, settings.max_concurrent_runs),
+        max_queued=_first(pipeline.max_queued_runs, settings.max_queued_runs),
     )
 
 
@@ -152,7 +152,7 @@ class RunGate:
         return PipelineTimeoutError(self.name, self.limits.timeout or 0)
 
 
-def gate_for(pipeline: DeployedPipeline, settings: Settings | None) -> RunGate:
+def gate_for(pipeline: DeployedPipeline, settings: Settings) -> RunGate:
     gate = pipeline.state.get(_GATE_KEY)
     if gate is None:
         gate = pipeline.state[_GATE_KEY] = RunGate(pipeline.name, resolve_limits(pipeline, settings))
@@ -160,8 +160,8 @@ def gate_for(pipeline: DeployedPipeline, settings: Settings | None) -> RunGate:
 
 
 def prepare_gates(registry: Registry, settings: Settings) -> None:
-    """Give every pipeline its gate with the server defaults as soon as it is deployed, so callers that pass
-    ``settings=None`` (or none at all) still get the server-wide limits."""
+    """Give every pipeline its gate with the server defaults as soon as it is deployed (the first run would
+    otherwise build it)."""
 
     def on_event(event: str, name: str) -> None:
         pipeline = registry.get(name) if event == "deployed" else None
@@ -188,7 +188,7 @@ async def _acquire_by(gate: RunGate, deadline: float | None) -> None:
 
 
 @contextlib.asynccontextmanager
-async def run_slot(pipeline: DeployedPipeline, settings: Settings | None) -> AsyncIterator[None]:
+async def run_slot(pipeline: DeployedPipeline, settings: Settings) -> AsyncIterator[None]:
     """Hold one of the pipeline's run slots for the block (waiting in its queue, or ``PipelineBusyError``).
 
     The request timeout bounds only the wait for the slot here; the block itself is not timed.
@@ -205,7 +205,7 @@ async def run_slot(pipeline: DeployedPipeline, settings: Settings | None) -> Asy
 
 
 async def run_limited(
-    pipeline: DeployedPipeline, settings: Settings | None, func: Callable[..., Any], /, *args: Any, **kwargs: Any
+    pipeline: DeployedPipeline, settings: Settings, func: Callable[..., Any], /, *args: Any, **kwargs: Any
 ) -> Any:
     """Call ``func(*args, **kwargs)`` for ``pipeline`` within its run limits (see the module docstring)."""
     gate = gate_for(pipeline, settings)

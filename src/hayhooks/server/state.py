@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,10 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+# Entered in the app's lifespan, in order, around the time the app serves (the app is passed in).
+LifespanHook = Callable[[Any], AbstractAsyncContextManager[None]]
+
+
 @dataclass
 class ServerState:
     settings: Settings
@@ -28,7 +33,8 @@ class ServerState:
     worker: str = field(default_factory=worker_id)
     startup_report: StartupReport | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
-    extras: dict[str, Any] = field(default_factory=dict)
+    # What runs beside the app while it serves: metrics, MCP sessions, the pipelines-dir watcher.
+    lifespan_hooks: list[LifespanHook] = field(default_factory=list)
     # Set by the pipelines-dir watcher: loads a name that is on disk but not (yet) deployed in this worker.
     resolve_missing: Callable[[str], Awaitable[DeployedPipeline | None]] | None = None
 

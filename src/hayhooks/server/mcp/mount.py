@@ -27,5 +27,4 @@ def mount_mcp(app: FastAPI, state: ServerState) -> None:
     service = create_mcp_service(state, changes_need_admin=api_keys_configured(state.settings))
     transports = HTTPTransports(service, bind_host=state.settings.host, stateless=state.settings.workers > 1)
     app.router.routes.extend(transports.routes())
-    state.extras.setdefault("lifespan_hooks", []).append(lambda _app: transports.running())
-    state.extras["mcp"] = service
+    state.lifespan_hooks.append(lambda _app: transports.running())

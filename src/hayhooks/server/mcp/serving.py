@@ -109,7 +109,7 @@ async def call_pipeline_tool(
     except ValidationError as exc:
         return error_result(f"Invalid arguments for '{pipeline.name}': {describe_validation_error(exc)}")
     try:
-        return await render(await call_run_api(pipeline, kwargs))
+        return await render(await call_run_api(pipeline, kwargs, state.settings))
     except Exception as exc:
         logger.exception("Pipeline '%s' failed (MCP tool call)", pipeline.name)
         return error_result(f"Pipeline '{pipeline.name}' failed: {error_detail(exc, state.settings.show_tracebacks)}")

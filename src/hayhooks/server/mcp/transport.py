@@ -20,7 +20,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from hayhooks.server.app import is_loopback
+from hayhooks.addresses import is_loopback
 from hayhooks.server.mcp.server import HayhooksMCPServer, MCPService
 from hayhooks.settings import Settings
 

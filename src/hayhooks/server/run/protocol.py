@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 
-from hayhooks.deploy.signature import RunSignature
+from hayhooks.signature import RunSignature
 
 
 class RequestBodyError(Exception):

@@ -15,7 +15,7 @@ from hayhooks.settings import Settings
 from hayhooks.streaming import SSEStream, bind_streaming_defaults, chunk_text, sse_event
 
 
-async def call_run_api(pipeline: DeployedPipeline, kwargs: dict[str, Any], settings: Settings | None = None) -> Any:
+async def call_run_api(pipeline: DeployedPipeline, kwargs: dict[str, Any], settings: Settings) -> Any:
     """Await ``run_api_async`` when the wrapper has it; otherwise run ``run_api`` on a worker thread.
 
     The call is subject to the pipeline's run limits (``settings`` supplies the server-wide defaults); past
@@ -23,9 +23,8 @@ async def call_run_api(pipeline: DeployedPipeline, kwargs: dict[str, Any], setti
     """
     wrapper = pipeline.wrapper
     func = wrapper.run_api_async if pipeline.run_is_async else wrapper.run_api
-    if pipeline.streaming_components is not None or settings is not None:  # defaults for streaming_generator
-        own = pipeline.streaming_components
-        bind_streaming_defaults(own if own is not None else settings.streaming_components)  # type: ignore[union-attr]
+    own = pipeline.streaming_components  # defaults for streaming_generator: the pipeline's, else the server's
+    bind_streaming_defaults(own if own is not None else settings.streaming_components)
     return await run_limited(pipeline, settings, func, **kwargs)
 
 
