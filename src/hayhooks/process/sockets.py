@@ -10,12 +10,12 @@ The supervisor is still uvicorn's (it restarts dead workers, runs health checks,
 ``supervisor.py``); it hands the same list of sockets to every worker it spawns. ``WorkerSockets`` is that list: in
 a worker, from the first time uvicorn reads it, it yields only the socket of the slot that worker claimed; the
 others stay open as ``siblings``, for the worker to take over while their own worker is blocked (``failover.py``).
-Slot ``i`` is free when no live worker holds the lock on slot file ``i`` (``flock``, in a directory the parent made);
-the kernel drops the lock when the worker dies, so the worker that replaces it takes over its socket. The parent keeps every socket open, so connections that arrive
-while a worker restarts wait in that socket's queue for the replacement. A worker started while every slot is taken
-(SIGHUP's restart brings each new worker up before it stops the old one; SIGTTIN adds a worker) listens on all the
-sockets, so none is left without a worker; after a SIGHUP restart, ``Supervisor`` replaces such a worker once more,
-and the replacement takes the slot that was freed.
+Slot ``i`` is free when no live worker holds the lock on slot file ``i`` (``flock``, in a directory the parent
+made); the kernel drops the lock when the worker dies, so the worker that replaces it takes over its socket. The
+parent keeps every socket open, so connections that arrive while a worker restarts wait in that socket's queue for
+the replacement. A worker started while every slot is taken (SIGHUP's restart brings each new worker up before it
+stops the old one; SIGTTIN adds a worker) listens on all the sockets, so none is left without a worker; after a
+SIGHUP restart, ``Supervisor`` replaces such a worker once more, and the replacement takes the slot that was freed.
 
 Linux only: there the kernel balances connections over ``SO_REUSEPORT`` listeners; other systems (e.g. macOS) give
 them all to one socket, so there uvicorn's shared socket stays.
