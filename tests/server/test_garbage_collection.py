@@ -24,7 +24,7 @@ CYCLES = textwrap.dedent(
     from hayhooks import BasePipelineWrapper
 
     LEFT_BEHIND = []
-KEPT = []
+    KEPT = []
 
 
     class Node:
@@ -55,7 +55,8 @@ def test_garbage_cycles_made_by_requests_are_collected(start_server, tmp_path: P
     server = start_server(pipelines, args=["--workers", workers])
     alive: list[int] = []
     with server.client() as client:  # one keep-alive connection: one worker
-        assert client.post("/cycles/run", json={"action": "litter"}).json()["result"] == 100
+        littered = client.post("/cycles/run", json={"action": "litter"})
+        assert littered.status_code == 200 and littered.json()["result"] == 100, littered.text
         # 20 runs keep 40,000 objects: far past the usual thresholds, far below the relaxed startup ones.
         while len(alive) < 20 and (not alive or alive[-1]):
             alive.append(client.post("/cycles/run", json={"action": "churn"}).json()["result"])

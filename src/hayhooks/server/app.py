@@ -5,19 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from anyio import to_thread
 from fastapi import FastAPI
 
-from hayhooks.deploy.service import DeployService
-from hayhooks.logging_config import configure_logging
 from hayhooks.process import gc_tuning
 from hayhooks.registry import Registry
 from hayhooks.server import health
 from hayhooks.server.admin.api_router import router as admin_router
+from hayhooks.server.bootstrap import build_state, cors_options, deploy_pipelines_dir
 from hayhooks.server.dispatch import HayhooksApp
 from hayhooks.server.errors import install_error_handlers
 from hayhooks.server.hardening import install_hardening
@@ -36,25 +33,12 @@ from hayhooks.version import __version__
 logger = logging.getLogger("hayhooks")
 
 
-def _extend_python_path(settings: Settings) -> None:
-    extra = settings.additional_python_path
-    if extra:
-        path = str(Path(extra).expanduser().resolve())
-        if path not in sys.path:
-            sys.path.insert(0, path)
-
-
 # The full collection after startup holds the GIL for 100 ms or more: requests that waited for readiness go first.
 SETTLE_DELAY = 0.1
 
 
 async def _startup_deploy(state: ServerState) -> None:
-    try:
-        state.startup_report = await to_thread.run_sync(state.deployer.deploy_directory)
-    except Exception:
-        logger.exception("Startup deploy failed")
-    finally:
-        state.ready.set()
+    await deploy_pipelines_dir(state)
     try:
         await asyncio.sleep(SETTLE_DELAY)
         await to_thread.run_sync(gc_tuning.startup_finished)  # the process-level "startup finished" hook
@@ -67,8 +51,6 @@ async def _startup_deploy(state: ServerState) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServerState = app.state.hayhooks
     state.ready = asyncio.Event()
-    if state.settings.cors_is_wide_open:
-        logger.warning("CORS allows every origin, method and header; set HAYHOOKS_CORS_ALLOW_ORIGINS in production.")
     startup = asyncio.create_task(_startup_deploy(state))
     async with contextlib.AsyncExitStack() as stack:
         for hook in state.lifespan_hooks:
@@ -80,26 +62,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 startup.cancel()
 
 
-def _add_cors(app: FastAPI, settings: Settings) -> None:
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_allow_origins,
-        allow_methods=settings.cors_allow_methods,
-        allow_headers=settings.cors_allow_headers,
-        allow_credentials=settings.cors_allow_credentials,
-        allow_origin_regex=settings.cors_allow_origin_regex,
-        expose_headers=settings.cors_expose_headers,
-        max_age=settings.cors_max_age,
-    )
-
-
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
     """Build the server. Pipelines in ``settings.pipelines_dir`` are deployed when the app starts."""
     settings = settings or get_settings()
-    configure_logging(settings)
-    _extend_python_path(settings)
-    registry = registry or Registry()
-    state = ServerState(settings=settings, registry=registry, deployer=DeployService(settings, registry))
+    state = build_state(settings, registry)
     app = HayhooksApp(
         title="Hayhooks",
         version=__version__,
@@ -121,11 +87,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 
         mount_mcp(app, state)
     install_hardening(app, state)  # auth, limits, request ids, metrics: before CORS, which must stay outside
-    _add_cors(app, settings)
+    app.add_middleware(CORSMiddleware, **cors_options(settings))
     app.add_middleware(WorkerHeaderMiddleware, worker=state.worker)
     if settings.watch_pipelines_dir:  # hot reload: each worker follows the pipelines dir
         state.lifespan_hooks.append(watch_pipelines_dir(state))
-    install_openapi(app, registry)  # app.openapi() and GET /openapi.json, cached per routes/pipeline version
+    install_openapi(app, state.registry)  # app.openapi() and GET /openapi.json, cached per routes/pipeline version
     return app
 
 

@@ -9,34 +9,20 @@ from collections.abc import AsyncIterator
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from hayhooks.server.mcp.bootstrap import build_state, deploy_pipelines_dir
+from hayhooks.server.bootstrap import build_state, cors_options, deploy_pipelines_dir
 from hayhooks.server.mcp.server import create_mcp_service
 from hayhooks.server.mcp.transport import HTTPTransports
+from hayhooks.server.middleware.cors import CORSMiddleware
 from hayhooks.settings import Settings
 
 
 async def status(request: Request) -> JSONResponse:
     """Health check: answers as soon as the server is up, whatever is deployed."""
     return JSONResponse({"status": "ok"})
-
-
-def _cors(settings: Settings) -> Middleware:
-    return Middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_allow_origins,
-        allow_methods=settings.cors_allow_methods,
-        allow_headers=settings.cors_allow_headers,
-        allow_credentials=settings.cors_allow_credentials,
-        allow_origin_regex=settings.cors_allow_origin_regex,
-        # Browser clients must read the session id to continue a Streamable HTTP session.
-        expose_headers=[*settings.cors_expose_headers, "Mcp-Session-Id"],
-        max_age=settings.cors_max_age,
-    )
 
 
 def create_mcp_app(settings: Settings) -> Starlette:
@@ -56,7 +42,8 @@ def create_mcp_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[Route("/status", status, methods=["GET"]), *transports.routes()],
-        middleware=[_cors(settings)],
+        # Browser clients must read the session id to continue a Streamable HTTP session.
+        middleware=[Middleware(CORSMiddleware, **cors_options(settings, also_expose=["Mcp-Session-Id"]))],
         lifespan=lifespan,
     )
     app.state.hayhooks = state

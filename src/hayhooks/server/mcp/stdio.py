@@ -11,7 +11,7 @@ import asyncio
 import anyio
 from mcp.server.stdio import stdio_server
 
-from hayhooks.server.mcp.bootstrap import build_state, deploy_pipelines_dir
+from hayhooks.server.bootstrap import build_state, deploy_pipelines_dir
 from hayhooks.server.mcp.server import create_mcp_service
 from hayhooks.settings import Settings
 
