@@ -14,16 +14,14 @@ from hayhooks.process import gc_tuning
 from hayhooks.registry import Registry
 from hayhooks.server import health
 from hayhooks.server.admin.api_router import router as admin_router
-from hayhooks.server.bootstrap import build_state, cors_options, deploy_pipelines_dir
-from hayhooks.server.dispatch import HayhooksApp
+from hayhooks.server.bootstrap import build_state, cors_options, start_up
 from hayhooks.server.errors import install_error_handlers
 from hayhooks.server.hardening import install_hardening
 from hayhooks.server.middleware.cors import CORSMiddleware
-from hayhooks.server.openai.api_router import HOT_ENDPOINTS as OPENAI_HOT_ENDPOINTS
 from hayhooks.server.openai.api_router import router as openai_router
 from hayhooks.server.openapi import install_openapi
+from hayhooks.server.routing import HayhooksApp
 from hayhooks.server.run.api_router import routes as run_routes
-from hayhooks.server.run.api_router import run_pipeline
 from hayhooks.server.state import ServerState
 from hayhooks.server.watching import watch_pipelines_dir
 from hayhooks.server.worker_header import WorkerHeaderMiddleware
@@ -38,7 +36,7 @@ SETTLE_DELAY = 0.1
 
 
 async def _startup_deploy(state: ServerState) -> None:
-    await deploy_pipelines_dir(state)
+    await start_up(state)
     try:
         await asyncio.sleep(SETTLE_DELAY)
         await to_thread.run_sync(gc_tuning.startup_finished)  # the process-level "startup finished" hook
@@ -73,15 +71,14 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         root_path=settings.root_path,
         servers=[{"url": settings.root_path}] if settings.root_path else None,
         lifespan=lifespan,
+        show_tracebacks=settings.show_tracebacks,
     )
     app.state.hayhooks = state
     install_error_handlers(app, settings.show_tracebacks)
     app.include_router(health.router)
     app.include_router(admin_router)
     app.include_router(openai_router)
-    app.router.routes.extend(run_routes)  # kept for 405s and url_for; the run itself is dispatched early
-    app.run_endpoint, app.show_tracebacks = run_pipeline, settings.show_tracebacks
-    app.hot_endpoints = dict(OPENAI_HOT_ENDPOINTS)
+    app.router.routes.extend(run_routes)
     if settings.serve_mcp:  # MCP is an optional extra: import it only when asked for
         from hayhooks.server.mcp.mount import mount_mcp
 

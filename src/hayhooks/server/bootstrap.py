@@ -1,7 +1,7 @@
 """What every server of Hayhooks sets up the same way: the main app, and ``hayhooks mcp run`` (HTTP or stdio).
 
 ``build_state`` applies the settings (logging, the extra import path) and builds the ``ServerState``: an empty
-registry and its deploy service. ``deploy_pipelines_dir`` is the startup deploy each server runs once it serves;
+registry and its deploy service. ``start_up`` is what each server runs once it serves (the startup deploy);
 ``cors_options`` are the CORS middleware's options from the settings.
 """
 
@@ -36,14 +36,15 @@ def build_state(settings: Settings, registry: Registry | None = None) -> ServerS
     """Logging and the extra import path applied, and the state of a server with nothing deployed yet."""
     configure_logging(settings)
     _extend_python_path(settings)
-    if settings.cors_is_wide_open:
-        logger.warning("CORS allows every origin, method and header; set HAYHOOKS_CORS_ALLOW_ORIGINS in production.")
     registry = registry if registry is not None else Registry()
     return ServerState(settings=settings, registry=registry, deployer=DeployService(settings, registry))
 
 
-async def deploy_pipelines_dir(state: ServerState) -> None:
-    """Deploy the pipelines dir off the event loop, then mark the state ready (requests wait for it)."""
+async def start_up(state: ServerState) -> None:
+    """What a server does once it serves: warn about a wide-open CORS policy, deploy the pipelines dir off the
+    event loop, then mark the state ready (requests wait for it)."""
+    if state.settings.cors_is_wide_open:
+        logger.warning("CORS allows every origin, method and header; set HAYHOOKS_CORS_ALLOW_ORIGINS in production.")
     try:
         state.startup_report = await to_thread.run_sync(state.deployer.deploy_directory)
     except Exception:

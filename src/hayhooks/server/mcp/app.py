@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from hayhooks.server.bootstrap import build_state, cors_options, deploy_pipelines_dir
+from hayhooks.server.bootstrap import build_state, cors_options, start_up
 from hayhooks.server.mcp.server import create_mcp_service
 from hayhooks.server.mcp.transport import HTTPTransports
 from hayhooks.server.middleware.cors import CORSMiddleware
@@ -33,7 +33,7 @@ def create_mcp_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.ready = asyncio.Event()
-        startup = asyncio.create_task(deploy_pipelines_dir(state))
+        startup = asyncio.create_task(start_up(state))
         async with transports.running():
             try:
                 yield

@@ -11,7 +11,7 @@ import asyncio
 import anyio
 from mcp.server.stdio import stdio_server
 
-from hayhooks.server.bootstrap import build_state, deploy_pipelines_dir
+from hayhooks.server.bootstrap import build_state, start_up
 from hayhooks.server.mcp.server import create_mcp_service
 from hayhooks.settings import Settings
 
@@ -23,7 +23,7 @@ async def serve_stdio(settings: Settings) -> None:
     server = service.server
     async with service.running(), stdio_server() as (read_stream, write_stream):
         async with anyio.create_task_group() as tg:
-            tg.start_soon(deploy_pipelines_dir, state)
+            tg.start_soon(start_up, state)
             await server.run(read_stream, write_stream, server.create_initialization_options())
             tg.cancel_scope.cancel()
 

@@ -25,6 +25,7 @@ from hayhooks.server.openai.protocol import (
     ResponsesRequest,
     validation_error_response,
 )
+from hayhooks.server.routing import fast_endpoint, json_body
 from hayhooks.server.run.protocol import body_errors
 from hayhooks.server.state import ServerState, get_state
 
@@ -89,23 +90,60 @@ async def get_model(model: str, state: ServerState = Depends(ready_state)) -> di
     return await serving.get_model(state, model)
 
 
-@_aliased("POST", "/chat/completions", summary="Chat completion (OpenAI-compatible)", response_model=None)
-async def chat_completions(body: ChatCompletionRequest, state: ServerState = Depends(ready_state)) -> Response:
+async def _answer(
+    request: Request, model: type[BaseModel], handle: Callable[[ServerState, Any], Coroutine[Any, Any, Response]]
+) -> Response:
+    """Validate the JSON body as ``model`` and hand it to ``handle``; every error in OpenAI's shape."""
+    state = get_state(request)
+    await state.wait_ready()
+    raw = await request.body()
+    if not raw:
+        return validation_error_response([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+    try:
+        body = model.model_validate_json(raw)
+    except ValidationError as exc:
+        return validation_error_response(body_errors(exc))
+    try:
+        return await handle(state, body)
+    except Exception as exc:
+        response = openai_error_response(exc)
+        if response is None:
+            raise
+        return response
+
+
+# Fast endpoints (``server/routing.py``): POSTs reach them from the route table, the routes document them.
+@_aliased(
+    "POST",
+    "/chat/completions",
+    summary="Chat completion (OpenAI-compatible)",
+    response_model=None,
+    openapi_extra=json_body(ChatCompletionRequest),
+)
+@fast_endpoint
+async def chat_completions(request: Request) -> Response:
     """Run the pipeline named by `model` through its wrapper's `run_chat_completion(_async)`.
 
     With `stream: true` the answer arrives as `chat.completion.chunk` Server-Sent Events ending with `[DONE]`.
     """
-    return await serving.chat_completion(state, body)
+    return await _answer(request, ChatCompletionRequest, serving.chat_completion)
 
 
-@_aliased("POST", "/responses", summary="Create a response (OpenAI Responses API)", response_model=None)
-async def responses(body: ResponsesRequest, state: ServerState = Depends(ready_state)) -> Response:
+@_aliased(
+    "POST",
+    "/responses",
+    summary="Create a response (OpenAI Responses API)",
+    response_model=None,
+    openapi_extra=json_body(ResponsesRequest),
+)
+@fast_endpoint
+async def responses(request: Request) -> Response:
     """Run the pipeline named by `model` through its wrapper's `run_response(_async)`.
 
     With `stream: true` the answer arrives as Responses API events (`response.created`,
     `response.output_text.delta`, ..., `response.completed`).
     """
-    return await serving.create_response(state, body)
+    return await _answer(request, ResponsesRequest, serving.create_response)
 
 
 @_aliased("POST", "/files", response_model=FileObject, summary="Upload a file (OpenAI Files API)")
@@ -117,41 +155,3 @@ async def upload_file(
     """Handed to the first deployed pipeline implementing `run_file_upload`; otherwise only described."""
     content = await file.read()
     return await serving.upload_file(state, file.filename, file.content_type, content, purpose)
-
-
-# --- hot paths --------------------------------------------------------------------------------------------------
-# The app answers POST chat completions and responses before FastAPI's router (see ``server/dispatch.py``) with
-# these plain endpoints: the same validation, logic and error shapes as the routes above, without the framework's
-# per-request routing and dependency work. The routes above stay: they document the API and serve other methods.
-def _hot_endpoint(
-    model: type[BaseModel], handle: Callable[[ServerState, Any], Coroutine[Any, Any, Response]]
-) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-    async def endpoint(request: Request) -> Response:
-        state = get_state(request)
-        await state.wait_ready()
-        raw = await request.body()
-        if not raw:
-            return validation_error_response([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
-        try:
-            body = model.model_validate_json(raw)
-        except ValidationError as exc:
-            return validation_error_response(body_errors(exc))
-        try:
-            return await handle(state, body)
-        except Exception as exc:
-            response = openai_error_response(exc)
-            if response is None:
-                raise
-            return response
-
-    return endpoint
-
-
-_chat = _hot_endpoint(ChatCompletionRequest, serving.chat_completion)
-_responses = _hot_endpoint(ResponsesRequest, serving.create_response)
-HOT_ENDPOINTS = {
-    "/v1/chat/completions": _chat,
-    "/chat/completions": _chat,
-    "/v1/responses": _responses,
-    "/responses": _responses,
-}

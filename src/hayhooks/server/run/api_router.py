@@ -1,4 +1,8 @@
-"""``POST /{name}/run``: one route for every deployed pipeline, dispatched through the registry."""
+"""``POST /{name}/run``: one route for every deployed pipeline, dispatched through the registry.
+
+A fast endpoint (``server/routing.py``): POSTs reach it from the route table; its route answers other methods and
+``url_for``. Each pipeline's path is documented by ``server/openapi.py``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from starlette.routing import Route
 
 from hayhooks.server.errors import error_detail
 from hayhooks.server.limits import RunLimitError
+from hayhooks.server.routing import RUN_PATH, fast_endpoint
 from hayhooks.server.run.protocol import RequestBodyError, read_run_arguments
 from hayhooks.server.run.serving import build_response, call_run_api
 from hayhooks.server.state import get_state
@@ -17,6 +22,7 @@ from hayhooks.server.state import get_state
 logger = logging.getLogger("hayhooks.run")
 
 
+@fast_endpoint
 async def run_pipeline(request: Request) -> Response:
     state = get_state(request)
     await state.wait_ready()
@@ -40,4 +46,4 @@ async def run_pipeline(request: Request) -> Response:
     return build_response(result)
 
 
-routes = [Route("/{name}/run", run_pipeline, methods=["POST"], include_in_schema=False)]
+routes = [Route(RUN_PATH, run_pipeline, methods=["POST"], include_in_schema=False)]
