@@ -145,13 +145,13 @@ class HayhooksApp(FastAPI):
     def __init__(self, *, show_tracebacks: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.show_tracebacks = show_tracebacks  # how the route table answers an endpoint's unexpected error
-        self._telemetry: bool | None = None  # decided on the first request
+        self._framework_telemetry: bool | None = None  # decided on the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            if self._telemetry is None:
-                self._telemetry = opentelemetry_configured()
-            if not self._telemetry:
+            if self._framework_telemetry is None:
+                self._framework_telemetry = opentelemetry_configured()
+            if not self._framework_telemetry:
                 if self.root_path:
                     scope["root_path"] = self.root_path
                 await Starlette.__call__(self, scope, receive, send)
