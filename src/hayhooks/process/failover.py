@@ -56,7 +56,10 @@ class Failover:
             while True:
                 self.heartbeats.beat(self.slot)
                 for index, sock in self.siblings.items():
-                    await self._follow(index, sock)
+                    try:
+                        await self._follow(index, sock)
+                    except OSError as exc:  # e.g. out of file descriptors: keep beating, try again next time
+                        logger.warning("Worker [%d] could not accept on socket %d: %s", os.getpid(), index + 1, exc)
                 await asyncio.sleep(BEAT_INTERVAL)
         finally:
             self.release_all()
