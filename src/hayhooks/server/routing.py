@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
@@ -31,8 +32,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+try:  # FastAPI >= 0.160 keeps included routers nested; this walks them with each route's full path
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # older FastAPI copies included routes into the app's own list
+    iter_route_contexts = None  # type: ignore[assignment]
 
 from hayhooks.server.errors import error_detail
 from hayhooks.server.middleware.routes import run_route_pipeline
@@ -84,8 +90,23 @@ def _router_path(scope: Scope) -> str:
     return path
 
 
-def _is_fast_post(route: Route) -> bool:
-    return hasattr(route.endpoint, "fast_endpoint") and "POST" in (route.methods or ())
+@dataclass(frozen=True)
+class _Entry:
+    path: str
+    methods: frozenset[str]
+    endpoint: Any
+    mount: bool
+
+
+def _entries(routes: Iterable[BaseRoute]) -> Iterator[_Entry]:
+    """Every route with its full path, through included routers (FastAPI >= 0.160 keeps them nested)."""
+    contexts = iter_route_contexts(list(routes)) if iter_route_contexts is not None else routes
+    for route in contexts:
+        original = getattr(route, "original_route", route)
+        path = getattr(route, "path", None)
+        if path is not None:
+            methods = frozenset(getattr(route, "methods", None) or ())
+            yield _Entry(path, methods, getattr(route, "endpoint", None), isinstance(original, Mount))
 
 
 class RouteTable:
@@ -96,21 +117,17 @@ class RouteTable:
         self.exact: dict[str, ASGIApp] = {}  # POST path -> endpoint, e.g. /v1/chat/completions
         self.run: ASGIApp | None = None  # POST /{name}/run
         self.mounted_roots: set[str] = set()  # `/mcp/run` belongs to the MCP mount, not to a pipeline "mcp"
-        for route in routes:
-            if isinstance(route, Mount):
-                self.mounted_roots.add(route.path.strip("/"))
-            elif (
-                isinstance(route, Route)
-                and hasattr(route.endpoint, "fast_endpoint")
-                and "POST" in (route.methods or ())
-            ):
-                app = endpoint_app(route.endpoint, show_tracebacks)
-                if route.path == RUN_PATH:
+        for entry in _entries(routes):
+            if entry.mount:
+                self.mounted_roots.add(entry.path.strip("/"))
+            elif hasattr(entry.endpoint, "fast_endpoint") and "POST" in entry.methods:
+                app = endpoint_app(entry.endpoint, show_tracebacks)
+                if entry.path == RUN_PATH:
                     self.run = app
-                elif "{" in route.path:
-                    raise ValueError(f"A fast endpoint's path is exact or {RUN_PATH}, not {route.path}")
+                elif "{" in entry.path:
+                    raise ValueError(f"A fast endpoint's path is exact or {RUN_PATH}, not {entry.path}")
                 else:
-                    self.exact[route.path] = app
+                    self.exact[entry.path] = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
