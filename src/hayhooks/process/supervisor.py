@@ -8,6 +8,7 @@ that lets an idle sibling serve its socket while its event loop is blocked.
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import uvicorn
@@ -25,11 +26,9 @@ logger = sockets.logger
 class WorkerProcess(Process):
     """uvicorn's worker process, serving with a ``FailoverServer``."""
 
-    @property
-    def server(self) -> uvicorn.Server:
-        if self._server is None:
-            self._server = FailoverServer(config=self.config)
-        return self._server
+    @functools.cached_property
+    def server(self) -> uvicorn.Server:  # type: ignore[override]
+        return FailoverServer(config=self.config)
 
 
 def serve_workers(config: uvicorn.Config) -> None:
