@@ -6,7 +6,6 @@ import os
 
 import typer
 
-from hayhooks.process import gc_tuning
 from hayhooks.settings import SettingsError, load_settings
 
 
@@ -60,10 +59,6 @@ def run(
         typer.secho(f"Error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
 
-    if settings.workers > 1 or reload:  # the app is served by other processes: this one collects as usual
-        gc_tuning.restore()
-    else:  # the app is served from this process: load it with fewer gc runs (the app restores them once started)
-        gc_tuning.relax()
     from hayhooks import process
 
     process.serve(settings, reload=reload)

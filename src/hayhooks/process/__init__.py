@@ -25,12 +25,16 @@ def serve(settings: Settings, *, reload: bool = False) -> None:
     """Serve the app (``APP_FACTORY``, built in each worker from the environment) until stopped."""
     import uvicorn
 
-    from hayhooks.process import sockets
+    from hayhooks.process import gc_tuning, sockets
     from hayhooks.process.metrics_dir import metrics_dir
     from hayhooks.process.signals import exit_zero_after_sigterm
     from hayhooks.process.supervisor import serve_workers
 
     workers = settings.workers if not reload else 1
+    if workers > 1 or reload:  # the app is served by other processes: this one collects as usual
+        gc_tuning.restore()
+    else:  # served from this process: loaded with fewer gc runs, until the app calls gc_tuning.startup_finished()
+        gc_tuning.relax()
     exit_zero_after_sigterm()
     options: dict[str, Any] = {
         "factory": True,
