@@ -6,8 +6,8 @@ startup deploy, walks those objects again and again for about a fifth of the sta
 nothing to free. So:
 
 1. ``relax()``: the console script raises the thresholds before it imports the CLI (``cli/launch.py``); a
-   command that does not serve (or ``hayhooks run`` with several workers, whose workers are other processes)
-   calls ``restore()`` at once.
+   command that does not serve calls ``restore()`` at once (``cli/__init__.py``), and so does ``process.serve()``
+   when the app is served by other processes (several workers, ``--reload``).
 2. ``startup_finished()``: the app calls it once, off the event loop, after its startup deploy. It collects
    what loading left behind, moves every surviving object to the permanent generation (``gc.freeze``: full
    collections never walk it again, which kept 50-140 ms pauses off the request path), then restores the
