@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-try:  # FastAPI >= 0.160 keeps included routers nested; this walks them with each route's full path
+try:  # recent FastAPI keeps included routers nested; this walks them, giving each route's full path
     from fastapi.routing import iter_route_contexts
 except ImportError:  # older FastAPI copies included routes into the app's own list
     iter_route_contexts = None  # type: ignore[assignment]
@@ -59,6 +59,8 @@ def fast_endpoint(endpoint: E) -> E:
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` documenting a required JSON body of ``model`` (for a route whose endpoint reads it)."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    if "$defs" in schema:  # nested models would need their own component schemas
+        raise ValueError(f"{model.__name__}: only flat request models can be documented inline")
     return {"requestBody": {"content": {"application/json": {"schema": schema}}, "required": True}}
 
 
@@ -99,7 +101,7 @@ class _Entry:
 
 
 def _entries(routes: Iterable[BaseRoute]) -> Iterator[_Entry]:
-    """Every route with its full path, through included routers (FastAPI >= 0.160 keeps them nested)."""
+    """Every route with its full path, through included routers."""
     contexts = iter_route_contexts(list(routes)) if iter_route_contexts is not None else routes
     for route in contexts:
         original = getattr(route, "original_route", route)
