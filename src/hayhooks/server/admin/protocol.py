@@ -34,10 +34,20 @@ class LegacyYamlRequest(BaseModel):
     overwrite: bool = Field(False, description="Replace an existing pipeline of the same name.")
 
 
+class SkippedFile(BaseModel):
+    path: str = Field(description="The file name as sent.")
+    reason: str = Field(description="Why it was neither saved nor loaded.")
+
+
 class DeployResponse(BaseModel):
     name: str
     success: bool = True
     endpoint: str
+    skipped_files: list[SkippedFile] = Field(
+        default_factory=list,
+        description="Files of the request left out of the pipeline (hidden files such as .env, caches, editor "
+        "leftovers), with the reason.",
+    )
 
 
 class UndeployResponse(BaseModel):
