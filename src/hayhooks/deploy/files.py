@@ -129,7 +129,7 @@ def ensure_inside(root: Path, target: Path) -> None:
 
 
 def write_tree(folder: Path, files: Mapping[PurePosixPath, str]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(exist_ok=True)  # not its parents: a pipelines dir removed meanwhile is not silently recreated
     for rel, content in files.items():
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)
