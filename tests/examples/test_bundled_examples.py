@@ -18,8 +18,6 @@ from conftest import ServerProcess, launch_server
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 OUR_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \| (DEBUG|INFO|WARNING|ERROR|CRITICAL) *\| ")
-# Ours, on purpose: the default CORS policy is wide open, which matters as soon as a browser can reach the server.
-EXPECTED_WARNINGS = ("CORS allows every origin",)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +44,10 @@ def test_a_clean_start_prints_only_our_own_lines(server: ServerProcess) -> None:
     lines = [line for line in log.splitlines() if line.strip()]
     strangers = [line for line in lines if not OUR_LINE.match(line)]
     assert not strangers, log
+    # Not even our own: on a loopback bind the wide-open CORS default is a note, and agent_chat without a key is
+    # how the examples are meant to be tried.
     warnings = [line for line in lines if "| WARNING" in line or "| ERROR" in line or "| CRITICAL" in line]
-    assert all(any(text in line for text in EXPECTED_WARNINGS) for line in warnings), warnings
+    assert not warnings, log
 
 
 def _docs_search_corpus() -> ModuleType:

@@ -76,8 +76,9 @@ async def _startup_deploy(state: ServerState) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServerState = app.state.hayhooks
     state.ready = asyncio.Event()
-    if state.settings.cors_is_wide_open:
-        logger.warning("CORS allows every origin, method and header; set HAYHOOKS_CORS_ALLOW_ORIGINS in production.")
+    if state.settings.cors_is_wide_open:  # a warning once reachable from other machines, like the API-key one
+        level = logging.INFO if is_loopback(state.settings.host) else logging.WARNING
+        logger.log(level, "CORS allows every origin, method and header; set HAYHOOKS_CORS_ALLOW_ORIGINS in production.")
     startup = asyncio.create_task(_startup_deploy(state))
     hooks = state.extras.get("lifespan_hooks", [])
     async with contextlib.AsyncExitStack() as stack:
