@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 from fastapi import HTTPException
 from haystack import Pipeline
 from haystack.components.retrievers.in_memory import InMemoryBM25Retriever
 from haystack.document_stores.in_memory import InMemoryDocumentStore
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hayhooks import (
     BasePipelineWrapper,
@@ -49,7 +50,7 @@ class PipelineWrapper(BasePipelineWrapper):
     def _inputs(self, question: str) -> dict:
         return {"retriever": {"query": keywords(question)}, "answer": {"question": question}}
 
-    def run_api(self, question: str) -> DocsAnswer:
+    def run_api(self, question: Annotated[str, Field(min_length=1, pattern=r"\S")]) -> DocsAnswer:
         """Answer a question about Hayhooks from its documentation.
 
         Args:

@@ -111,6 +111,8 @@ def test_docs_chat_says_what_is_missing_with_a_422(server: ServerProcess) -> Non
         response = httpx.post(f"{server.url}/v1/responses", json={"model": "docs_chat", "stream": stream}, timeout=30)
         assert response.status_code == 422, response.text
         assert "`input` is missing" in response.json()["error"]["message"]
+    rest = httpx.post(f"{server.url}/docs_chat/run", json={"question": "  "}, timeout=30)
+    assert rest.status_code == 422 and rest.json()["detail"][0]["loc"] == ["body", "question"], rest.text
     client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
     with pytest.raises(openai.UnprocessableEntityError) as caught:
         client.chat.completions.create(model="docs_chat", messages=[])
