@@ -48,9 +48,9 @@ def test_a_removed_pipelines_dir_is_reported_as_missing_and_recovers(setup: str,
     assert deploy(server.url, "kept", versioned_wrapper("k1")).status_code == 200
     if workers > 1:
         kept_version = pf.folder_version(pipelines / "kept")
-        assert poll_versions([server.url], "kept", kept_version, workers=workers, timeout=RECOVERY_SECONDS).all_at(
-            kept_version, workers=workers
-        )
+        # Setup, not the property under test: a loaded machine gets more time here.
+        seen = poll_versions([server.url], "kept", kept_version, workers=workers, timeout=30)
+        assert seen.all_at(kept_version, workers=workers), seen
 
     shutil.rmtree(pipelines)
 
