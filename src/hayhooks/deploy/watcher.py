@@ -131,6 +131,9 @@ class PipelineWatcher:
                     warned = True
                 self._stop.wait(TICK_MS / 1000)
                 continue
+            if warned:  # back: sync at once rather than after the watch's first tick
+                logger.info("Pipelines dir %s is back; rescanning it", self.root)
+                self._sync(None)
             warned = False
             try:
                 self._watch(identity)
