@@ -9,7 +9,6 @@ from pathlib import Path
 from haystack import Document
 from haystack.components.retrievers.in_memory import InMemoryBM25Retriever
 from haystack.document_stores.in_memory import InMemoryDocumentStore
-from haystack.document_stores.types import DuplicatePolicy
 from haystack.tools import Tool
 
 BUILT_IN = "Hayhooks serves Haystack pipelines as REST APIs, OpenAI-compatible chat models and MCP tools."
@@ -26,17 +25,19 @@ def _paragraphs() -> list[Document]:
     folder = _docs_dir()
     if folder is None:
         return [Document(content=BUILT_IN, meta={"file": "built-in"})]
-    return [
+    documents = [
         Document(content=part.strip(), meta={"file": path.name})
         for path in sorted(folder.glob("*.md"))
         for part in path.read_text(encoding="utf-8").split("\n\n")
         if part.strip()
     ]
+    # A paragraph repeated in one file (a closing code fence, a recurring note) is one document: keep it once.
+    return list({doc.id: doc for doc in documents}.values())
 
 
 def docs_search_tool() -> Tool:
     store = InMemoryDocumentStore()
-    store.write_documents(_paragraphs(), policy=DuplicatePolicy.SKIP)
+    store.write_documents(_paragraphs())
     retriever = InMemoryBM25Retriever(document_store=store, top_k=5)
 
     def search_docs(query: str) -> str:

@@ -66,4 +66,6 @@ def load_corpus() -> tuple[list[Document], str]:
     else:
         texts = {path.name: path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.md"))}
         origin = str(folder)
-    return [doc for name, text in texts.items() for doc in sections(name, text)], origin
+    documents = [doc for name, text in texts.items() for doc in sections(name, text)]
+    # Sections with the same heading and text in one file are one document (the same id): keep it once.
+    return list({doc.id: doc for doc in documents}.values()), origin

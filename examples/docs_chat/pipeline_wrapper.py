@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
+from fastapi import HTTPException
 from haystack import Pipeline
 from haystack.components.retrievers.in_memory import InMemoryBM25Retriever
 from haystack.document_stores.in_memory import InMemoryDocumentStore
-from haystack.document_stores.types import DuplicatePolicy
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hayhooks import (
     BasePipelineWrapper,
@@ -38,7 +39,7 @@ class PipelineWrapper(BasePipelineWrapper):
     def setup(self) -> None:
         documents, origin = load_corpus()
         store = InMemoryDocumentStore()
-        store.write_documents(documents, policy=DuplicatePolicy.SKIP)
+        store.write_documents(documents)  # no duplicates: load_corpus keeps each document once
         log.info("docs_chat indexed {} sections from {}", len(documents), origin)
         delay = float(os.environ.get("DOCS_CHAT_WORD_DELAY", "0.02"))
         self.pipeline = Pipeline()
@@ -49,7 +50,7 @@ class PipelineWrapper(BasePipelineWrapper):
     def _inputs(self, question: str) -> dict:
         return {"retriever": {"query": keywords(question)}, "answer": {"question": question}}
 
-    def run_api(self, question: str) -> DocsAnswer:
+    def run_api(self, question: Annotated[str, Field(min_length=1, pattern=r"\S")]) -> DocsAnswer:
         """Answer a question about Hayhooks from its documentation.
 
         Args:
@@ -61,8 +62,14 @@ class PipelineWrapper(BasePipelineWrapper):
 
     async def run_chat_completion_async(self, model: str, messages: list[dict], body: dict) -> AsyncGenerator:
         question = get_last_user_message(messages) or ""
+        if not question.strip():
+            missing = "`messages` is empty" if not messages else "`messages` has no user message with text"
+            raise HTTPException(422, f"{missing}: send the question as a user message.")
         return async_streaming_generator(self.pipeline, pipeline_run_args=self._inputs(question))
 
     async def run_response_async(self, model: str, input_items: list[dict], body: dict) -> AsyncGenerator:
         question = get_last_user_input_text(input_items) or ""
+        if not question.strip():
+            missing = "`input` is missing" if body.get("input") is None else "`input` has no user text"
+            raise HTTPException(422, f"{missing}: send the question as `input` (a string or a user message).")
         return async_streaming_generator(self.pipeline, pipeline_run_args=self._inputs(question))

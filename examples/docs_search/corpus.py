@@ -24,13 +24,24 @@ def docs_folder() -> Path | None:
     return None
 
 
+def is_fence(line: str) -> bool:
+    """A line opening or closing a fenced code block (``` or ~~~, possibly indented by up to 3 spaces)."""
+    text = line.lstrip(" ")
+    return len(line) - len(text) < 4 and text.startswith(("```", "~~~"))
+
+
 def split_sections(name: str, text: str) -> list[Document]:
-    sections, current, title = [], [], name
+    """One document per Markdown heading; a ``#`` line inside a fenced code block (a shell comment) is not one."""
+    sections, current, title, fence = [], [], name, None
     for line in text.splitlines():
-        if line.startswith("#") and current:
+        if is_fence(line):
+            marker = line.lstrip(" ")[:3]
+            fence = marker if fence is None else (None if marker == fence else fence)
+        heading = fence is None and line.startswith("#")
+        if heading and current:
             sections.append(Document(content="\n".join(current).strip(), meta={"file": name, "section": title}))
             current = []
-        if line.startswith("#"):
+        if heading:
             title = line.lstrip("#").strip()
         current.append(line)
     if current:

@@ -100,7 +100,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     for name, code in [
         ("echo", ECHO_WRAPPER),
         ("stream", STREAM_WRAPPER),
-        ("sse", SSE_WRAPPER),
+        ("events", SSE_WRAPPER),  # not "sse": reserved for the MCP transport
         ("upload", UPLOAD_WRAPPER),
         ("text", TEXT_WRAPPER),
         ("boom", BOOM_WRAPPER),
@@ -213,7 +213,7 @@ def test_a_text_stream_is_printed_as_it_arrives(server) -> None:
 
 
 def test_server_sent_events_are_printed_by_their_data(server) -> None:
-    result = run_cli("pipeline", "run", "sse", server=server)
+    result = run_cli("pipeline", "run", "events", server=server)
     assert result.returncode == 0, result.stderr
     assert result.stdout == 'Hello\n{"done": true}\n'
 

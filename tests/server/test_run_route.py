@@ -483,8 +483,8 @@ class PipelineWrapper(BasePipelineWrapper):
     def run_api(self) -> dict:
         return {"documents": [Document(content="x", id="1")], "path": Path("/a/b")}
 """
-    with serve({"docs": code}) as client:
-        response = client.post("/docs/run", json={})
+    with serve({"haystack_types": code}) as client:  # not "docs": reserved for the server's own /docs
+        response = client.post("/haystack_types/run", json={})
     assert response.status_code == 200, response.text
     result = response.json()["result"]
     assert result["documents"][0]["content"] == "x" and result["documents"][0]["id"] == "1"

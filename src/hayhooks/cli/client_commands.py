@@ -205,7 +205,7 @@ def deploy(
 ) -> None:
     """Deploy a pipeline folder or a YAML file (shortcut for [bold]pipeline deploy-files/deploy-yaml[/bold]).
 
-    Example: [bold]hayhooks deploy ./pipelines/chat -n chat --overwrite[/bold]
+    Example: [bold]hayhooks deploy ./pipelines/assistant -n assistant --overwrite[/bold]
     """
     with _reported(ctx):
         client = _client(host, port, api_key)
@@ -251,7 +251,7 @@ def deploy_files(
 ) -> None:
     """Deploy a pipeline wrapper folder (its text files are sent; caches and binaries are skipped).
 
-    Example: [bold]hayhooks pipeline deploy-files -n chat ./pipelines/chat --overwrite[/bold]
+    Example: [bold]hayhooks pipeline deploy-files -n assistant ./pipelines/assistant --overwrite[/bold]
     """
     with _reported(ctx):
         _deploy_folder(

@@ -21,27 +21,68 @@ from hayhooks.deploy.errors import PipelineConflictError, UnsafePathError
 WRAPPER_FILE = "pipeline_wrapper.py"
 YAML_SUFFIXES = (".yml", ".yaml")
 MANAGED_MARKER = ".hayhooks-managed"
-# Names whose /NAME/run would collide with a fixed route.
-RESERVED_NAMES = frozenset({"undeploy"})
+# The first path segment of every route the server itself answers: a pipeline named like one would have its
+# /NAME/run (and its OpenAPI entry) mixed up with that route. tests/deploy/test_reserved_names.py checks this
+# list against the routes of a server with every feature on, so it cannot drift from them.
+RESERVED_NAMES = frozenset(
+    {
+        # management
+        "deploy",
+        "deploy-yaml",
+        "deploy_files",
+        "undeploy",
+        "status",
+        # probes, metrics and API docs
+        "health",
+        "metrics",
+        "docs",
+        "redoc",
+        "openapi.json",
+        # OpenAI-compatible API (with and without the /v1 prefix)
+        "v1",
+        "chat",
+        "responses",
+        "files",
+        "models",
+        # MCP transports
+        "mcp",
+        "sse",
+        "messages",
+    }
+)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _IGNORED_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 _IGNORED_SUFFIXES = (".pyc", ".pyo", ".swp", ".swx", "~", ".tmp")
 
 
 def validate_pipeline_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name or name in RESERVED_NAMES:
+    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
         raise UnsafePathError(
             f"Invalid pipeline name {name!r}: use letters, digits, '_', '-' or '.', starting with a letter or digit."
+        )
+    if name in RESERVED_NAMES:
+        raise UnsafePathError(
+            f"Invalid pipeline name {name!r}: it is reserved for the server's own routes. "
+            f"Reserved names: {', '.join(sorted(RESERVED_NAMES))}."
         )
     return name
 
 
+def skip_reason(relative: PurePosixPath) -> str | None:
+    """Why a file is never part of a pipeline (caches, editor leftovers, hidden files), or None when it is."""
+    for part in relative.parts[:-1]:
+        if part in _IGNORED_DIRS or part.startswith("."):
+            return f"inside the folder {part!r}: hidden and cache folders are not part of a pipeline"
+    if relative.name.startswith("."):
+        return "hidden file (name starts with '.'): hidden files are not part of a pipeline"
+    if relative.name.endswith(_IGNORED_SUFFIXES):
+        return "compiled, swap, backup or temporary file: such files are not part of a pipeline"
+    return None
+
+
 def is_ignored(relative: PurePosixPath) -> bool:
     """Files that are never part of a pipeline: caches, editor leftovers, hidden files."""
-    parts = relative.parts
-    if any(part in _IGNORED_DIRS or part.startswith(".") for part in parts):
-        return True
-    return relative.name.endswith(_IGNORED_SUFFIXES)
+    return skip_reason(relative) is not None
 
 
 def safe_relative_path(file_name: str) -> PurePosixPath:
@@ -57,7 +98,8 @@ def safe_relative_path(file_name: str) -> PurePosixPath:
 
 
 def check_files(files: Mapping[str, str]) -> dict[PurePosixPath, str]:
-    """Validate every file name of a deploy request before anything is written."""
+    """Validate every file name of a deploy request before anything is written; the files that are part of the
+    pipeline, without those ``skipped_files`` names."""
     checked: dict[PurePosixPath, str] = {}
     for name, content in files.items():
         path = safe_relative_path(name)
@@ -66,6 +108,16 @@ def check_files(files: Mapping[str, str]) -> dict[PurePosixPath, str]:
         if not is_ignored(path):
             checked[path] = content
     return checked
+
+
+def skipped_files(files: Mapping[str, str]) -> dict[str, str]:
+    """File name -> why it is left out, for the files of a deploy request that are not saved nor loaded."""
+    skipped = {}
+    for name in files:
+        reason = skip_reason(safe_relative_path(name))
+        if reason is not None:
+            skipped[name] = reason
+    return skipped
 
 
 def ensure_inside(root: Path, target: Path) -> None:
@@ -77,7 +129,7 @@ def ensure_inside(root: Path, target: Path) -> None:
 
 
 def write_tree(folder: Path, files: Mapping[PurePosixPath, str]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(exist_ok=True)  # not its parents: a pipelines dir removed meanwhile is not silently recreated
     for rel, content in files.items():
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -123,6 +175,16 @@ def _version_entry(digest: hashlib._Hash, rel: PurePosixPath, path: Path) -> byt
     data = path.read_bytes()
     _hash_entry(digest, rel, data)
     return data
+
+
+def disk_version(path: Path) -> str:
+    """The content hash the loader gives a pipeline of the dir (folder or YAML file), as in
+    ``DeployedPipeline.version``."""
+    if path.is_dir():
+        return folder_version(path)
+    # Read like the loader (universal newlines); undecodable bytes still hash, and the load reports them.
+    with open(path, encoding="utf-8", errors="replace") as file:
+        return content_version(file.read())
 
 
 def folder_version(folder: Path) -> str:
@@ -179,11 +241,22 @@ def exists_on_disk(pipelines_dir: Path, name: str) -> bool:
 
 
 def check_writable(pipelines_dir: Path) -> None:
+    """Refuse a save up front, saying what is wrong with the dir: missing, or read-only."""
+    if not pipelines_dir.is_dir():
+        raise PipelineConflictError(missing_dir_message(pipelines_dir))
     if not os.access(pipelines_dir, os.W_OK):
         raise PipelineConflictError(
             f"The pipelines dir {pipelines_dir} is read-only: change pipelines there (it is watched) "
             "or mount it writable to deploy at runtime."
         )
+
+
+def missing_dir_message(pipelines_dir: Path) -> str:
+    return (
+        f"The pipelines dir {pipelines_dir} is missing (removed while the server runs), so the pipeline cannot be "
+        "saved: create the dir again (deploys work again as soon as it exists), or deploy with save_files=false "
+        "(save_file=false for YAML) to keep the pipeline in memory only."
+    )
 
 
 def _hidden_sibling(target: Path, tag: str) -> Path:

@@ -66,6 +66,9 @@ class DeployService:
         self._global_lock = threading.RLock()
         self._name_locks: dict[str, threading.RLock] = {}
         self._name_locks_guard = threading.Lock()
+        # Name -> content version of each pipeline of the dir that failed to load at startup: the watcher takes
+        # them over, so it neither loads (and runs setup() of) the same broken version again nor logs it twice.
+        self.startup_failures: dict[str, str] = {}
 
     # --- locking -------------------------------------------------------------------------------------------
     def _name_lock(self, name: str) -> threading.RLock:
@@ -203,10 +206,11 @@ class DeployService:
             self.pipelines_dir, pipeline.name
         )
         try:
-            self.pipelines_dir.mkdir(parents=True, exist_ok=True)
-            write(managed)
+            write(managed)  # the dir is not created here: see files.check_writable
         except OSError as exc:
             discard(pipeline)
+            if not self.pipelines_dir.is_dir():  # removed since the check: nothing was written
+                raise PipelineConflictError(pf.missing_dir_message(self.pipelines_dir)) from exc
             raise DeployError(f"Pipeline '{pipeline.name}' loaded but could not be saved: {exc}") from exc
         pipeline.saved = True
 
@@ -217,6 +221,7 @@ class DeployService:
             return self._load_staged(self._stage(name, path))
 
     def _stage(self, name: str, path: Path) -> StagedPipeline:
+        pf.validate_pipeline_name(name)  # e.g. a folder named like one of the server's routes
         managed = pf.is_managed(self.pipelines_dir, name)
         if not path.is_dir():
             return StagedPipeline(name, managed, yaml_source=path.read_text(encoding="utf-8"))
@@ -285,6 +290,12 @@ class DeployService:
             errors.update(zip([s.name for s in rest], pool.map(self._try_load_staged, rest), strict=True))
         return {name: self._try_load(name, path) if errors[name] else None for name, path in entries.items()}
 
+    def _remember_failure(self, name: str, path: Path) -> None:
+        try:
+            self.startup_failures[name] = pf.disk_version(path)
+        except OSError:  # gone or unreadable: the watcher looks at it again
+            pass
+
     def deploy_directory(self) -> StartupReport:
         """Deploy everything in the pipelines dir; broken pipelines are logged and skipped."""
         started = time.perf_counter()
@@ -300,6 +311,7 @@ class DeployService:
             if error:
                 report.failed[name] = error
                 self.registry.set_error(name, error)
+                self._remember_failure(name, entries[name])
                 logger.error("Skipped: %s", error)
             else:
                 report.deployed.append(name)

@@ -52,15 +52,6 @@ def locate(root: Path, name: str) -> Path | None:
     return None
 
 
-def disk_version(path: Path) -> str:
-    """The content hash the loader gives this pipeline, so it compares with ``DeployedPipeline.version``."""
-    if path.is_dir():
-        return pf.folder_version(path)
-    # Read like the loader (universal newlines); undecodable bytes still hash, and the load reports them.
-    with open(path, encoding="utf-8", errors="replace") as file:
-        return pf.content_version(file.read())
-
-
 def stat_signature(path: Path) -> StatSignature:
     entries = pf.pipeline_files(path) if path.is_dir() else [(pf.PurePosixPath(path.name), path)]
     signature = []
@@ -85,7 +76,8 @@ class DirectorySync:
         self.registry = deployer.registry
         self.root = Path(root) if root is not None else deployer.pipelines_dir
         self._hashes: dict[str, tuple[StatSignature, str]] = {}
-        self._failed: dict[str, str] = {}
+        # Versions that failed to load (the startup deploy's failures included): not retried until they change.
+        self._failed: dict[str, str] = deployer.startup_failures
 
     # --- entry points --------------------------------------------------------------------------------------
     def rescan(self, names: Iterable[str] | None = None) -> SyncResult:
@@ -111,6 +103,9 @@ class DirectorySync:
             return current
         try:
             pf.validate_pipeline_name(name)
+        except DeployError:  # not a name a pipeline can have: nothing to load
+            return None
+        try:
             if locate(self.root, name) is None:
                 return None
             self._sync_one(name, SyncResult(), trust_stats=True, retry_failed=False)
@@ -129,7 +124,7 @@ class DirectorySync:
         cached = self._hashes.get(name)
         if trust_stats and cached is not None and cached[0] == signature:
             return cached[1]
-        version = disk_version(path)
+        version = pf.disk_version(path)
         self._hashes[name] = (signature, version)
         return version
 

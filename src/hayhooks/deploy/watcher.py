@@ -131,6 +131,9 @@ class PipelineWatcher:
                     warned = True
                 self._stop.wait(TICK_MS / 1000)
                 continue
+            if warned:  # back: sync at once rather than after the watch's first tick
+                logger.info("Pipelines dir %s is back; rescanning it", self.root)
+                self._sync(None)
             warned = False
             try:
                 self._watch(identity)
@@ -154,9 +157,11 @@ class PipelineWatcher:
             ignore_permission_denied=True,
         )
         for changes in batches:
-            if dir_identity(self.root) != identity:
-                logger.info("Pipelines dir %s was replaced; rescanning it", self.root)
-                self._sync(None)
+            current = dir_identity(self.root)
+            if current != identity:
+                if current is not None:  # when it is gone, _run says so and waits for it
+                    logger.info("Pipelines dir %s was replaced; rescanning it", self.root)
+                    self._sync(None)
                 return
             names = affected_names(self.root, changes) if changes else set()
             if names is None or time.monotonic() >= next_full:

@@ -15,6 +15,7 @@ from typing import Any
 
 from anyio import to_thread
 
+from hayhooks.addresses import is_loopback
 from hayhooks.deploy.service import DeployService
 from hayhooks.logging_config import configure_logging
 from hayhooks.registry import Registry
@@ -43,8 +44,9 @@ def build_state(settings: Settings, registry: Registry | None = None) -> ServerS
 async def start_up(state: ServerState) -> None:
     """What a server does once it serves: warn about a wide-open CORS policy, deploy the pipelines dir off the
     event loop, then mark the state ready (requests wait for it)."""
-    if state.settings.cors_is_wide_open:
-        logger.warning("CORS allows every origin, method and header; set HAYHOOKS_CORS_ALLOW_ORIGINS in production.")
+    if state.settings.cors_is_wide_open:  # a warning once reachable from other machines, like the API-key one
+        level = logging.INFO if is_loopback(state.settings.host) else logging.WARNING
+        logger.log(level, "CORS allows every origin, method and header; set HAYHOOKS_CORS_ALLOW_ORIGINS in production.")
     try:
         state.startup_report = await to_thread.run_sync(state.deployer.deploy_directory)
     except Exception:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class DeployFilesRequest(BaseModel):
@@ -34,10 +34,28 @@ class LegacyYamlRequest(BaseModel):
     overwrite: bool = Field(False, description="Replace an existing pipeline of the same name.")
 
 
+class SkippedFile(BaseModel):
+    path: str = Field(description="The file name as sent.")
+    reason: str = Field(description="Why it was neither saved nor loaded.")
+
+
 class DeployResponse(BaseModel):
     name: str
     success: bool = True
     endpoint: str
+    skipped_files: list[SkippedFile] = Field(
+        default_factory=list,
+        description="Files of the request left out of the pipeline (hidden files such as .env, caches, editor "
+        "leftovers), with the reason. Present only when some were.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_when_none_skipped(self, handler: SerializerFunctionWrapHandler):  # no return type: keeps the schema
+        """A request with nothing skipped gets exactly the three fields Hayhooks has always answered."""
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("skipped_files"):
+            data.pop("skipped_files", None)
+        return data
 
 
 class UndeployResponse(BaseModel):

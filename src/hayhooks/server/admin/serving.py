@@ -6,6 +6,7 @@ import functools
 
 from anyio import to_thread
 
+from hayhooks.deploy import files as pf
 from hayhooks.deploy.errors import PipelineNotFoundError
 from hayhooks.registry import DeployedPipeline
 from hayhooks.server.admin.protocol import (
@@ -14,6 +15,7 @@ from hayhooks.server.admin.protocol import (
     DeployYamlRequest,
     PipelineInfo,
     PipelineStatusResponse,
+    SkippedFile,
     StatusResponse,
 )
 from hayhooks.server.state import ServerState
@@ -33,7 +35,10 @@ async def deploy_files(state: ServerState, request: DeployFilesRequest) -> Deplo
         skip_mcp=request.skip_mcp,
         description=request.description,
     )
-    return deploy_response(await to_thread.run_sync(deploy))
+    response = deploy_response(await to_thread.run_sync(deploy))
+    skipped = pf.skipped_files(request.files)  # the names were checked by the deploy
+    response.skipped_files = [SkippedFile(path=path, reason=reason) for path, reason in skipped.items()]
+    return response
 
 
 async def deploy_yaml(state: ServerState, request: DeployYamlRequest) -> DeployResponse:

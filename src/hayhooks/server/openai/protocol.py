@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from starlette.responses import JSONResponse
 
 OWNER = "hayhooks"
@@ -21,8 +21,17 @@ class _OpenAIRequest(BaseModel):
 class ChatCompletionRequest(_OpenAIRequest):
     model: str = Field(..., description="Name of the deployed pipeline.")
     messages: list[dict[str, Any]] = Field(..., description="Conversation in OpenAI's message format.")
-    stream: bool = Field(False, description="Stream `chat.completion.chunk` Server-Sent Events.")
+    # Booleans are strict, as in OpenAI's API: "yes", "1" or 1 are refused rather than read as true.
+    stream: StrictBool = Field(False, description="Stream `chat.completion.chunk` Server-Sent Events.")
     stream_options: dict[str, Any] | None = Field(None, description="`include_usage` adds a final usage chunk.")
+
+    @field_validator("stream_options")
+    @classmethod
+    def _strict_include_usage(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        usage = None if value is None else value.get("include_usage")
+        if usage is not None and not isinstance(usage, bool):
+            raise ValueError("stream_options.include_usage must be a boolean (true or false)")
+        return value
 
     @property
     def include_usage(self) -> bool:
@@ -33,7 +42,7 @@ class ResponsesRequest(_OpenAIRequest):
     model: str = Field(..., description="Name of the deployed pipeline.")
     input: str | list[dict[str, Any]] | None = Field(None, description="Text, or a list of input items.")
     instructions: str | None = None
-    stream: bool = Field(False, description="Stream Responses API events.")
+    stream: StrictBool = Field(False, description="Stream Responses API events.")
 
     def input_items(self) -> list[dict[str, Any]]:
         """``input`` as a list of items: a string becomes one user message, ``None`` an empty list."""

@@ -90,12 +90,22 @@ async def find_pipeline(state: ServerState, model: str, dispatch: Dispatch) -> D
     if pipeline is None:
         raise unknown_model(model)
     if not pipeline.methods & {dispatch.sync_method, dispatch.async_method}:
-        message = (
-            f"Pipeline '{model}' does not support {dispatch.api_name}: its wrapper implements neither "
-            f"{dispatch.sync_method} nor {dispatch.async_method}."
-        )
-        raise OpenAIError(501, message, "not_implemented")
+        raise OpenAIError(501, _not_implemented_message(pipeline, dispatch), "not_implemented")
     return pipeline
+
+
+def _not_implemented_message(pipeline: DeployedPipeline, dispatch: Dispatch) -> str:
+    if pipeline.kind == "yaml":
+        return (
+            f"Pipeline '{pipeline.name}' is a YAML pipeline and does not support {dispatch.api_name}: a YAML "
+            f"pipeline serves POST /{pipeline.name}/run (and its MCP tool) only. To chat with it, deploy it "
+            f"through a pipeline wrapper (pipeline_wrapper.py) that implements {dispatch.sync_method} or "
+            f"{dispatch.async_method}."
+        )
+    return (
+        f"Pipeline '{pipeline.name}' does not support {dispatch.api_name}: its wrapper implements neither "
+        f"{dispatch.sync_method} nor {dispatch.async_method}."
+    )
 
 
 def _failure(state: ServerState, pipeline: DeployedPipeline, exc: Exception) -> Exception:
