@@ -55,7 +55,7 @@ def test_reserved_names_are_exactly_the_first_segments_of_the_server_routes(tmp_
     from hayhooks.settings import Settings
 
     app = create_app(Settings(_env_file=None, serve_mcp=True, pipelines_dir=str(tmp_path), api_keys=["k"]))
-    paths = set(_paths(app.routes)) | set(app.hot_endpoints)
+    paths = set(_paths(app.routes))
     segments = {path.split("/")[1] for path in paths} - {"{name}"}
     assert "/{name}/run" in paths
     assert segments == RESERVED_NAMES

@@ -9,6 +9,7 @@ Every write goes to a hidden sibling first and is renamed into place, so readers
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -17,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from hayhooks.deploy.errors import PipelineConflictError, UnsafePathError
+
+_logger = logging.getLogger("hayhooks")
 
 WRAPPER_FILE = "pipeline_wrapper.py"
 YAML_SUFFIXES = (".yml", ".yaml")
@@ -241,9 +244,16 @@ def exists_on_disk(pipelines_dir: Path, name: str) -> bool:
 
 
 def check_writable(pipelines_dir: Path) -> None:
-    """Refuse a save up front, saying what is wrong with the dir: missing, or read-only."""
+    """Before a save: a pipelines dir removed while the server runs is created again (as Hayhooks 2.1.0 does, and
+    as its users' test fixtures rely on); a dir that cannot be created or written is refused, saying which."""
     if not pipelines_dir.is_dir():
-        raise PipelineConflictError(missing_dir_message(pipelines_dir))
+        try:
+            pipelines_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PipelineConflictError(f"{missing_dir_message(pipelines_dir)} Creating it failed: {exc}") from exc
+        _logger.warning(
+            "The pipelines dir %s was missing (removed while the server runs); created it again", pipelines_dir
+        )
     if not os.access(pipelines_dir, os.W_OK):
         raise PipelineConflictError(
             f"The pipelines dir {pipelines_dir} is read-only: change pipelines there (it is watched) "
@@ -254,8 +264,8 @@ def check_writable(pipelines_dir: Path) -> None:
 def missing_dir_message(pipelines_dir: Path) -> str:
     return (
         f"The pipelines dir {pipelines_dir} is missing (removed while the server runs), so the pipeline cannot be "
-        "saved: create the dir again (deploys work again as soon as it exists), or deploy with save_files=false "
-        "(save_file=false for YAML) to keep the pipeline in memory only."
+        "saved: create the dir again, or deploy with save_files=false (save_file=false for YAML) to keep the "
+        "pipeline in memory only."
     )
 
 
