@@ -42,6 +42,8 @@ class DeployedPipeline:
     runtime_dir: Path | None = None
     package_name: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    # Methods declaring a ``headers`` parameter the server fills with the request's headers.
+    header_methods: frozenset[str] = frozenset()
 
     @property
     def has_run_api(self) -> bool:

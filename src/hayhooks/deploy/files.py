@@ -8,6 +8,7 @@ Every write goes to a hidden sibling first and is renamed into place, so readers
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import re
@@ -36,12 +37,32 @@ def validate_pipeline_name(name: str) -> str:
     return name
 
 
+_ignore_patterns: tuple[str, ...] | None = None
+
+
+def configure_ignore_patterns(patterns: list[str] | tuple[str, ...]) -> None:
+    """Set ``HAYHOOKS_FILES_TO_IGNORE_PATTERNS`` for this process (the deploy service does, from its settings)."""
+    global _ignore_patterns
+    _ignore_patterns = tuple(patterns)
+
+
+def _patterns() -> tuple[str, ...]:
+    if _ignore_patterns is None:
+        from hayhooks.settings import get_settings
+
+        configure_ignore_patterns(get_settings().files_to_ignore_patterns)
+    return _ignore_patterns or ()
+
+
 def is_ignored(relative: PurePosixPath) -> bool:
-    """Files that are never part of a pipeline: caches, editor leftovers, hidden files."""
+    """Files that are never part of a pipeline: caches, editor leftovers, hidden files, and whatever matches
+    ``HAYHOOKS_FILES_TO_IGNORE_PATTERNS`` (any part of the path)."""
     parts = relative.parts
     if any(part in _IGNORED_DIRS or part.startswith(".") for part in parts):
         return True
-    return relative.name.endswith(_IGNORED_SUFFIXES)
+    if relative.name.endswith(_IGNORED_SUFFIXES):
+        return True
+    return any(fnmatch.fnmatchcase(part, pattern) for pattern in _patterns() for part in parts)
 
 
 def safe_relative_path(file_name: str) -> PurePosixPath:

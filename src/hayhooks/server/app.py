@@ -142,3 +142,16 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 def create_app_from_env() -> FastAPI:
     """Entry point for uvicorn workers (``--factory``): settings come from the environment."""
     return create_app()
+
+
+# --- Hayhooks 2.1.0 module names: `uvicorn hayhooks.server.app:app`, `from hayhooks.server.app import run_app` ---
+def __getattr__(name: str) -> object:
+    from hayhooks.server.module_app import lazy_attribute
+
+    return lazy_attribute(name)
+
+
+def __dir__() -> list[str]:
+    from hayhooks.server.module_app import LAZY_NAMES
+
+    return sorted({*globals(), *LAZY_NAMES})

@@ -8,6 +8,8 @@ from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
+from hayhooks.context import current_headers
+from hayhooks.deploy.signature import HEADERS_PARAM
 from hayhooks.registry import DeployedPipeline
 from hayhooks.server.limits import run_limited
 from hayhooks.server.run.protocol import encode_result
@@ -22,7 +24,10 @@ async def call_run_api(pipeline: DeployedPipeline, kwargs: dict[str, Any], setti
     them it raises ``RunLimitError`` (503 busy / 504 timeout), see ``hayhooks.server.limits``.
     """
     wrapper = pipeline.wrapper
-    func = wrapper.run_api_async if pipeline.run_is_async else wrapper.run_api
+    method = "run_api_async" if pipeline.run_is_async else "run_api"
+    func = getattr(wrapper, method)
+    if method in pipeline.header_methods:
+        kwargs = {**kwargs, HEADERS_PARAM: current_headers()}
     if pipeline.streaming_components is not None or settings is not None:  # defaults for streaming_generator
         own = pipeline.streaming_components
         bind_streaming_defaults(own if own is not None else settings.streaming_components)  # type: ignore[union-attr]
