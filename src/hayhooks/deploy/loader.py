@@ -144,10 +144,10 @@ def load_wrapper_folder(
             raise InvalidPipelineError(
                 f"Pipeline '{name}': PipelineWrapper() failed: {_error_text(exc, show_traceback)}"
             ) from exc
+        _run_setup(name, wrapper, show_traceback)  # first, as Hayhooks does: a failing setup() is the news
         methods = implemented_methods(wrapper_cls)
         _check_serves_something(name, methods)
         header_methods = _header_methods(name, wrapper, methods)
-        _run_setup(name, wrapper, show_traceback)
         signature = _signature_for(name, wrapper, methods)
         return DeployedPipeline(
             name=name,
