@@ -9,7 +9,8 @@ Each old path is an alias of the module that now holds its names, not a copy::
 old path is imported: Python asks it only about modules no other finder knows. An old path that maps to one
 module *is* that module (``sys.modules`` holds the same object under both names); one that maps to several
 gets a small module that looks each name up in them, in order. Parent packages of old paths (e.g.
-``hayhooks.server.utils``) are empty packages.
+``hayhooks.server.utils``) are empty packages, but for the names they exported themselves
+(``from hayhooks.server.pipelines import registry``).
 
 Names an old path needs live in the new modules; this table only says where.
 """
@@ -33,15 +34,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "hayhooks.server.pipelines.utils": ("hayhooks.streaming", "hayhooks.messages", "hayhooks.coercion"),
     "hayhooks.server.pipelines.streaming": ("hayhooks.streaming",),
     "hayhooks.server.pipelines.sse": ("hayhooks.streaming",),
-    "hayhooks.server.pipelines.registry": ("hayhooks.registry",),
-    "hayhooks.server.routers.openai": ("hayhooks.messages",),
+    "hayhooks.server.pipelines.registry": ("hayhooks.process_registry", "hayhooks.registry"),
     "hayhooks.server.tracing": ("hayhooks.tracing",),
-    "hayhooks.server.utils.mcp_utils": ("hayhooks.server.mcp.legacy",),
 }
-# Old packages that only hold the aliased modules.
-PACKAGES = frozenset(
-    {"hayhooks.server.utils", "hayhooks.server.pipelines", "hayhooks.server.routers"}
-)
+# Old packages: they hold the aliased modules, and some exported a name of their own (module, attribute).
+PACKAGES: dict[str, dict[str, tuple[str, str]]] = {
+    "hayhooks.server.utils": {},
+    "hayhooks.server.pipelines": {"registry": ("hayhooks.process_registry", "registry")},
+}
 
 
 class _Forwarding(types.ModuleType):
@@ -67,6 +67,28 @@ class _Forwarding(types.ModuleType):
         return sorted(names)
 
 
+class _Package(types.ModuleType):
+    """An old package. A name it exported keeps meaning that object even after the submodule of the same
+    name is imported (which makes the import system set the submodule as an attribute of its package)."""
+
+    def __init__(self, name: str, exports: dict[str, tuple[str, str]]) -> None:
+        object.__setattr__(self, "_exports", exports)
+        super().__init__(name, "Old Hayhooks package, kept for its aliased modules.")
+        self.__path__: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        exports = object.__getattribute__(self, "_exports")
+        if name in exports:
+            module, attribute = exports[name]
+            return getattr(importlib.import_module(module), attribute)
+        raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in object.__getattribute__(self, "_exports") and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
 class LegacyPathFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
         if fullname in ALIASES:
@@ -81,9 +103,7 @@ class LegacyPathFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         sources = ALIASES.get(spec.name)
         if sources is None:
-            package = types.ModuleType(spec.name, "Old Hayhooks package, kept for its aliased modules.")
-            package.__path__ = []
-            return package
+            return _Package(spec.name, PACKAGES[spec.name])
         if len(sources) == 1:
             module = importlib.import_module(sources[0])
             self._specs[spec.name] = module.__spec__  # the import system overwrites it with the alias's spec

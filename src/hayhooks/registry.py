@@ -65,6 +65,9 @@ class Registry:
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self.version = 0
+        from hayhooks.process_registry import track  # the process-wide view Hayhooks 2.1.0 code reads
+
+        track(self)
 
     # --- reads ---------------------------------------------------------------------------------------------
     def get(self, name: str) -> DeployedPipeline | None:

@@ -242,3 +242,34 @@ def test_importing_the_app_module_builds_no_app() -> None:
         "assert module_app._app is None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_the_old_global_registry_sees_and_clears_every_app(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from hayhooks.server.app import create_app
+    from hayhooks.server.pipelines import registry as package_registry
+    from hayhooks.server.pipelines.registry import registry
+    from hayhooks.settings import Settings
+
+    assert package_registry is registry
+    apps = [create_app(Settings(_env_file=None, pipelines_dir=str(tmp_path / f"p{i}"))) for i in range(2)]
+    for i, app in enumerate(apps):
+        code = f"""
+from hayhooks import BasePipelineWrapper
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        pass
+
+    def run_api(self) -> int:
+        return {i}
+"""
+        answer = TestClient(app).post("/deploy_files", json={"name": f"app{i}", "files": {"pipeline_wrapper.py": code}})
+        assert answer.status_code == 200, answer.text
+    assert {"app0", "app1"} <= set(registry.get_names())
+    assert registry.get("app1").run_api() == 1 and registry.get_metadata("app0") is not None
+    registry.clear()
+    assert registry.get_names() == []
+    assert TestClient(apps[0]).get("/status").json()["pipelines"] == []
