@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from hayhooks.events import (
-    _ReadableByKey,
     NotificationEventData,
     PipelineEvent,
     StatusEventData,
+    _ReadableByKey,
     create_notification_event,
     create_status_event,
 )

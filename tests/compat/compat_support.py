@@ -37,7 +37,7 @@ class PipelineWrapper(BasePipelineWrapper):
 '''
 
 # Top-level names, loguru calls, request headers injected into run_api_async / run_chat_completion_async.
-HEADERS_WRAPPER = '''
+HEADERS_WRAPPER = """
 from fastapi.datastructures import Headers
 
 from hayhooks import AsyncPipeline, BasePipelineWrapper, coerce_pipeline_inputs, log
@@ -64,10 +64,10 @@ class PipelineWrapper(BasePipelineWrapper):
 
     def run_response(self, model: str, input_items: list[dict], body: dict, headers: Headers | None = None) -> str:
         return f"tenant={headers.get('x-tenant') if headers is not None else None}"
-'''
+"""
 
 # Open WebUI events streamed next to the answer (status, notification, message, source, details tag).
-OPEN_WEBUI_WRAPPER = '''
+OPEN_WEBUI_WRAPPER = """
 from collections.abc import Generator
 
 from hayhooks import BasePipelineWrapper, get_last_user_message
@@ -97,10 +97,10 @@ class PipelineWrapper(BasePipelineWrapper):
             yield create_status_event("Done", done=True)
 
         return answer()
-'''
+"""
 
 # ``streaming_generator`` imported from its old module path; ``default_on_pipeline_end`` writes the result.
-PIPELINE_END_WRAPPER = '''
+PIPELINE_END_WRAPPER = """
 from collections.abc import Generator
 
 from haystack import Pipeline
@@ -121,17 +121,17 @@ class PipelineWrapper(BasePipelineWrapper):
             pipeline_run_args={"words": {"text": get_last_user_message(messages)}},
             on_pipeline_end=default_on_pipeline_end,
         )
-'''
+"""
 
 # A wrapper that serves nothing: 2.1.0 refuses it with 422.
-NO_RUN_METHOD_WRAPPER = '''
+NO_RUN_METHOD_WRAPPER = """
 from hayhooks import BasePipelineWrapper
 
 
 class PipelineWrapper(BasePipelineWrapper):
     def setup(self) -> None:
         self.pipeline = None
-'''
+"""
 
 ALL_WRAPPERS = {
     "legacy_paths": LEGACY_PATHS_WRAPPER,

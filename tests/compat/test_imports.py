@@ -96,14 +96,15 @@ def test_module_names(module: str) -> None:
 
 
 def test_old_paths_are_aliases_not_copies() -> None:
-    import hayhooks
-    import hayhooks.logger
-    import hayhooks.streaming
-    import hayhooks.wrapper
     from hayhooks.server.logger import log
     from hayhooks.server.pipelines.sse import SSEStream
     from hayhooks.server.pipelines.utils import streaming_generator
     from hayhooks.server.utils.base_pipeline_wrapper import BasePipelineWrapper
+
+    import hayhooks
+    import hayhooks.logger
+    import hayhooks.streaming
+    import hayhooks.wrapper
 
     assert sys.modules["hayhooks.server.logger"] is hayhooks.logger
     assert sys.modules["hayhooks.server.utils.base_pipeline_wrapper"] is hayhooks.wrapper
@@ -147,13 +148,19 @@ def test_events_are_pydantic_with_2_1_0_dumps() -> None:
 
     assert issubclass(PipelineEvent, BaseModel) and issubclass(OpenWebUIEvent, PipelineEvent)
     cases = [
-        (create_status_event("s", done=True), {"type": "status", "data": {"description": "s", "done": True, "hidden": False}}),
+        (
+            create_status_event("s", done=True),
+            {"type": "status", "data": {"description": "s", "done": True, "hidden": False}},
+        ),
         (create_notification_event("n", "error"), {"type": "notification", "data": {"type": "error", "content": "n"}}),
         (create_message_event("m"), {"type": "message", "data": {"content": "m"}}),
         (create_replace_event("r"), {"type": "replace", "data": {"content": "r"}}),
         (create_source_event({"a": 1}), {"type": "source", "data": {"a": 1}}),
         (create_chat_completion_event({"x": 2}), {"type": "chat:completion", "data": {"x": 2}}),
-        (create_custom_element_event("El", {"p": 1}), {"type": "custom_element", "data": {"name": "El", "props": {"p": 1}}}),
+        (
+            create_custom_element_event("El", {"p": 1}),
+            {"type": "custom_element", "data": {"name": "El", "props": {"p": 1}}},
+        ),
         (PipelineEvent(type="x", data={"k": 1}), {"type": "x", "data": {"k": 1}}),
     ]
     for event, expected in cases:
@@ -185,7 +192,7 @@ def test_callbacks_text_matches_2_1_0() -> None:
     done, details = default_on_tool_call_end("search", {"q": 1}, "found", False)
     assert done.model_dump()["data"] == {"description": "Called 'search' tool", "done": True, "hidden": False}
     assert details == (
-        "<details type=\"search\" done=\"true\">\n<summary>Tool call result for 'search'</summary>\n\n"
+        '<details type="search" done="true">\n<summary>Tool call result for \'search\'</summary>\n\n'
         "```\nArguments:\n{'q': 1}\n\nResponse:\nfound\n```\n</details>\n\n"
     )
     hidden, notification = default_on_tool_call_end("search", {}, "oops", True)
@@ -246,10 +253,10 @@ def test_importing_the_app_module_builds_no_app() -> None:
 
 def test_the_old_global_registry_sees_and_clears_every_app(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
-
-    from hayhooks.server.app import create_app
     from hayhooks.server.pipelines import registry as package_registry
     from hayhooks.server.pipelines.registry import registry
+
+    from hayhooks.server.app import create_app
     from hayhooks.settings import Settings
 
     assert package_registry is registry

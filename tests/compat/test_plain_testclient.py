@@ -47,9 +47,7 @@ def test_requests_are_served_with_the_startup_deploy(pipelines: Path) -> None:
     assert client.post("/greeter/run", json={"word": "Di"}).json() == {"result": "Hello, Di!"}
     assert client.get("/health/ready").status_code == 200
 
-    deployed = client.post(
-        "/deploy_files", json={"name": "headers", "files": {"pipeline_wrapper.py": HEADERS_WRAPPER}}
-    )
+    deployed = client.post("/deploy_files", json={"name": "headers", "files": {"pipeline_wrapper.py": HEADERS_WRAPPER}})
     assert deployed.status_code == 200, deployed.text
     answer = client.post("/headers/run", json={"word": "Ed"}, headers={"X-Tenant": "t1"})
     assert answer.json()["result"]["tenant"] == "t1"

@@ -96,9 +96,7 @@ def test_open_webui_events_are_streamed_next_to_the_answer(server) -> None:
         {"type": "message", "data": {"content": "(message event)"}},
         {"type": "status", "data": {"description": "Done", "done": True, "hidden": False}},
     ]
-    text = "".join(
-        choice["delta"].get("content") or "" for p in payloads if "choices" in p for choice in p["choices"]
-    )
+    text = "".join(choice["delta"].get("content") or "" for p in payloads if "choices" in p for choice in p["choices"])
     assert text.startswith("You asked: why. ")
     assert '<details type="lookup" done="true">\n<summary>Lookup result</summary>\n\n42\n</details>' in text
 

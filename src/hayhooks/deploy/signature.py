@@ -63,9 +63,7 @@ def is_streaming_or_raw(annotation: Any) -> bool:
 
 HEADERS_PARAM = "headers"
 # Methods whose every argument comes from the server: a ``headers`` parameter there always receives the headers.
-_OPENAI_METHODS = frozenset(
-    {"run_chat_completion", "run_chat_completion_async", "run_response", "run_response_async"}
-)
+_OPENAI_METHODS = frozenset({"run_chat_completion", "run_chat_completion_async", "run_response", "run_response_async"})
 
 
 class HeadersParameterError(ValueError):
