@@ -123,6 +123,27 @@ class PipelineWrapper(BasePipelineWrapper):
         )
 """
 
+# run_api streaming plain text; a UI event in that stream is skipped (it belongs to the chat endpoints).
+RUN_API_STREAM_WRAPPER = """
+from collections.abc import Generator
+
+from hayhooks import BasePipelineWrapper
+from hayhooks.open_webui import create_message_event
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        self.pipeline = None
+
+    def run_api(self, query: str) -> Generator:
+        def stream() -> Generator:
+            yield create_message_event(content=f"event: {query}")
+            for word in query.split():
+                yield word + " "
+
+        return stream()
+"""
+
 # A wrapper that serves nothing: 2.1.0 refuses it with 422.
 NO_RUN_METHOD_WRAPPER = """
 from hayhooks import BasePipelineWrapper

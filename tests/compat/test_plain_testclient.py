@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from compat_support import HEADERS_WRAPPER, LEGACY_PATHS_WRAPPER
+from compat_support import HEADERS_WRAPPER, LEGACY_PATHS_WRAPPER, RUN_API_STREAM_WRAPPER
 from conftest import write_wrapper
 from fastapi.testclient import TestClient
 
@@ -72,3 +72,15 @@ def test_concurrent_first_requests_deploy_the_dir_once(pipelines: Path) -> None:
     with TestClient(app) as lifespan_client:  # a lifespan starting afterwards does not deploy again
         assert lifespan_client.post("/counted/run", json={}).json() == {"result": "counted"}
     assert (pipelines.parent / "setups.txt").read_text().splitlines() == ["setup"]
+
+
+def test_run_api_streams_plain_text_without_ui_events(pipelines: Path) -> None:
+    from hayhooks.server.app import create_app
+
+    client = TestClient(create_app())
+    files = {"pipeline_wrapper.py": RUN_API_STREAM_WRAPPER}
+    assert client.post("/deploy_files", json={"name": "streamer", "files": files}).status_code == 200
+    with client.stream("POST", "/streamer/run", json={"query": "two words"}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
+        assert "".join(response.iter_text()) == "two words "
