@@ -36,6 +36,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "hayhooks.server.pipelines.sse": ("hayhooks.streaming",),
     "hayhooks.server.pipelines.registry": ("hayhooks.process_registry", "hayhooks.registry"),
     "hayhooks.server.tracing": ("hayhooks.tracing",),
+    "hayhooks.server.utils.mcp_utils": ("hayhooks.server.mcp.legacy",),
 }
 # Old packages: they hold the aliased modules, and some exported a name of their own (module, attribute).
 PACKAGES: dict[str, dict[str, tuple[str, str]]] = {
