@@ -84,3 +84,39 @@ def test_run_api_streams_plain_text_without_ui_events(pipelines: Path) -> None:
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/plain; charset=utf-8"
         assert "".join(response.iter_text()) == "two words "
+
+
+HEADER_VARIANT = """
+from starlette.datastructures import Headers
+
+from hayhooks import BasePipelineWrapper
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        self.pipeline = None
+
+    def run_api(self, q: str, {declaration}) -> dict:
+        return {{"q": q, "headers": dict(headers) if headers is not None else None}}
+"""
+
+
+def test_which_headers_declarations_are_injected(pipelines: Path) -> None:
+    from hayhooks.server.app import create_app
+
+    client = TestClient(create_app())
+
+    def deploy(name: str, declaration: str):  # noqa: ANN202
+        files = {"pipeline_wrapper.py": HEADER_VARIANT.format(declaration=declaration)}
+        return client.post("/deploy_files", json={"name": name, "files": files})
+
+    # Headers without a default cannot be filled outside a request: refused, naming the expected declaration.
+    refused = deploy("required_headers", "headers: Headers")
+    assert refused.status_code == 422 and "headers: Headers | None = None" in refused.json()["detail"]
+    # Any other type is an ordinary body field, as in 2.1.0.
+    assert deploy("dict_headers", "headers: dict | None = None").status_code == 200
+    answer = client.post("/dict_headers/run", json={"q": "a", "headers": {"k": "v"}}, headers={"X-Other": "1"})
+    assert answer.json()["result"] == {"q": "a", "headers": {"k": "v"}}
+    assert deploy("injected", "headers: Headers | None = None").status_code == 200
+    answer = client.post("/injected/run", json={"q": "b"}, headers={"X-Other": "2"})
+    assert answer.json()["result"]["headers"]["x-other"] == "2"
