@@ -78,6 +78,8 @@ MODULE_NAMES = {
     "hayhooks.server.utils.yaml_pipeline_wrapper": ["YAMLPipelineWrapper"],
     "hayhooks.server.tracing": ["trace_operation", "build_trace_tags"],
     "hayhooks.cli": ["hayhooks_cli"],
+    "hayhooks.cli.base": ["hayhooks_cli"],
+    "hayhooks.server.utils.mcp_utils": ["create_mcp_server", "create_starlette_app", "list_pipelines_as_tools"],
 }
 
 
@@ -115,6 +117,15 @@ def test_old_paths_are_aliases_not_copies() -> None:
         from hayhooks.server.pipelines.utils import not_a_name  # noqa: F401
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("hayhooks.server.utils.not_a_module")
+
+
+def test_the_cli_object_runs_commands() -> None:
+    from typer.testing import CliRunner
+
+    from hayhooks.cli.base import hayhooks_cli
+
+    result = CliRunner().invoke(hayhooks_cli, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("hayhooks ")
 
 
 def test_log_is_loguru() -> None:
