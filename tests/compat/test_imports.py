@@ -120,9 +120,8 @@ def test_old_paths_are_aliases_not_copies() -> None:
 
 
 def test_the_cli_object_runs_commands() -> None:
-    from typer.testing import CliRunner
-
     from hayhooks.cli.base import hayhooks_cli
+    from typer.testing import CliRunner
 
     result = CliRunner().invoke(hayhooks_cli, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("hayhooks ")
