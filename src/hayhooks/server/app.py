@@ -75,13 +75,10 @@ async def _startup_deploy(state: ServerState) -> None:
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServerState = app.state.hayhooks
-    state.lifespan_started = True
-    deployed = state.ready.is_set()  # a request already deployed the dir without a lifespan (see wait_ready)
-    if not deployed:
-        state.ready = asyncio.Event()
+    deploy = state.begin_startup()  # False: a request already deployed the dir without a lifespan (see wait_ready)
     if state.settings.cors_is_wide_open:
         logger.warning("CORS allows every origin, method and header; set HAYHOOKS_CORS_ALLOW_ORIGINS in production.")
-    startup = asyncio.create_task(asyncio.sleep(0) if deployed else _startup_deploy(state))
+    startup = asyncio.create_task(_startup_deploy(state) if deploy else asyncio.sleep(0))
     hooks = state.extras.get("lifespan_hooks", [])
     async with contextlib.AsyncExitStack() as stack:
         for hook in hooks:

@@ -38,6 +38,17 @@ class ServerState:
     lifespan_started: bool = False
     _deploy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def begin_startup(self) -> bool:
+        """Called by a lifespan (or a server loop) that runs the startup deploy itself, before it starts it.
+
+        Returns ``False`` when there is nothing left to deploy: a request already did it without a lifespan.
+        """
+        self.lifespan_started = True
+        if self.ready.is_set():
+            return False
+        self.ready = asyncio.Event()  # bound to the loop that runs the startup deploy
+        return True
+
     async def wait_ready(self) -> None:
         """Return once the startup deploy of the pipelines dir is done."""
         if self.ready.is_set():

@@ -46,7 +46,7 @@ def create_mcp_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state.ready = asyncio.Event()
+        state.begin_startup()
         startup = asyncio.create_task(deploy_pipelines_dir(state))
         async with transports.running():
             try:
