@@ -120,3 +120,41 @@ def test_which_headers_declarations_are_injected(pipelines: Path) -> None:
     assert deploy("injected", "headers: Headers | None = None").status_code == 200
     answer = client.post("/injected/run", json={"q": "b"}, headers={"X-Other": "2"})
     assert answer.json()["result"]["headers"]["x-other"] == "2"
+
+
+LISTING_WRAPPER = """
+from pathlib import Path
+
+from hayhooks import BasePipelineWrapper
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        self.pipeline = None
+
+    def run_api(self) -> list:
+        folder = Path(__file__).parent
+        return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+"""
+
+
+def test_files_to_ignore_patterns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hayhooks.deploy import files
+    from hayhooks.server.app import create_app
+    from hayhooks.settings import Settings
+
+    monkeypatch.setattr(files, "_ignore_patterns", files._ignore_patterns)  # process-wide: restored afterwards
+    monkeypatch.setenv("HAYHOOKS_FILES_TO_IGNORE_PATTERNS", "*.md,drafts")
+    settings = Settings(_env_file=None, pipelines_dir=str(tmp_path / "pipelines"), watch_pipelines_dir=False)
+    assert settings.files_to_ignore_patterns == ["*.md", "drafts"]
+    write_wrapper(
+        tmp_path / "pipelines", "lister", LISTING_WRAPPER, **{"notes.md": "x", "helper.py": "X = 1", "data.txt": "d"}
+    )
+    (tmp_path / "pipelines" / "lister" / "drafts").mkdir()
+    (tmp_path / "pipelines" / "lister" / "drafts" / "old.py").write_text("")
+    client = TestClient(create_app(settings))
+    assert client.post("/lister/run", json={}).json()["result"] == ["data.txt", "helper.py", "pipeline_wrapper.py"]
+
+    files = {"pipeline_wrapper.py": LISTING_WRAPPER, "README.md": "# x", "drafts/a.py": "", "extra.py": ""}
+    assert client.post("/deploy_files", json={"name": "sent", "files": files}).status_code == 200
+    assert client.post("/sent/run", json={}).json()["result"] == ["extra.py", "pipeline_wrapper.py"]
