@@ -134,7 +134,8 @@ class PipelineWrapper(BasePipelineWrapper):
 
     def run_api(self) -> list:
         folder = Path(__file__).parent
-        return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        found = [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        return sorted(str(p.relative_to(folder)) for p in found)
 """
 
 
