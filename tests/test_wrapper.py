@@ -90,7 +90,7 @@ def test_base_methods_raise_not_implemented() -> None:
         wrapper.run_chat_completion("m", [], {})
 
 
-def test_log_accepts_percent_and_brace_styles() -> None:
+def test_log_is_loguru_and_reaches_the_hayhooks_logger() -> None:
     from hayhooks import log
 
     records: list[logging.LogRecord] = []
@@ -102,19 +102,39 @@ def test_log_accepts_percent_and_brace_styles() -> None:
     logger = logging.getLogger("hayhooks")
     handler, old_level = Collect(), logger.level
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
+    logger.setLevel(5)
+    added: list[str] = []
+    sink_id = log.add(lambda message: added.append(message.record["message"]), level="SUCCESS", format="{message}")
     try:
-        log.info("percent %s=%d", "x", 1)
-        log.warning("brace {}={}", "y", 2)
+        log.info("brace {}={}", "y", 2)
         log.debug("named {who}", who="z")
         log.error("literal {braces} kept")
+        log.success("done {}", 1)
+        log.trace("fine detail")
+        log.bind(user="u1").warning("bound")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.opt(exception=True).error("failed")
     finally:
+        log.remove(sink_id)
         logger.removeHandler(handler)
         logger.setLevel(old_level)
-    assert [r.getMessage() for r in records] == ["percent x=1", "brace y=2", "named z", "literal {braces} kept"]
-    assert [r.levelname for r in records] == ["INFO", "WARNING", "DEBUG", "ERROR"]
-    # The record points at the caller, not at the logger adapter.
+    assert [r.getMessage() for r in records] == [
+        "brace y=2",
+        "named z",
+        "literal {braces} kept",
+        "done 1",
+        "fine detail",
+        "bound",
+        "failed",
+    ]
+    assert [r.levelname for r in records] == ["INFO", "DEBUG", "ERROR", "SUCCESS", "TRACE", "WARNING", "ERROR"]
+    assert records[-1].exc_info is not None and records[-1].exc_info[0] is ValueError
+    # The record points at the caller, not at the forwarding sink.
     assert {r.filename for r in records} == {"test_wrapper.py"}
+    # A sink the user adds gets what passes its level, next to the server's output.
+    assert added == ["literal {braces} kept", "done 1", "bound", "failed"]
 
 
 def test_wrapper_using_public_names_deploys_and_runs(tmp_path: Path, app_client) -> None:

@@ -6,7 +6,10 @@ Public names load on first use so ``import hayhooks`` stays cheap for the CLI.
 from importlib import import_module
 from typing import Any
 
+from hayhooks import legacy_paths
 from hayhooks.version import __version__
+
+legacy_paths.install()  # old module paths (hayhooks.server.logger, ...) resolve to the modules that replaced them
 
 _EXPORTS = {
     "AsyncPipeline": "hayhooks.compat",
@@ -25,10 +28,13 @@ _EXPORTS = {
     "default_on_tool_call_start": "hayhooks.callbacks",
     "default_on_tool_call_end": "hayhooks.callbacks",
     "default_on_pipeline_end": "hayhooks.callbacks",
-    "PipelineEvent": "hayhooks.callbacks",
-    "create_status_event": "hayhooks.callbacks",
-    "create_notification_event": "hayhooks.callbacks",
-    "create_details_tag": "hayhooks.callbacks",
+    "PipelineEvent": "hayhooks.events",
+    "create_status_event": "hayhooks.events",
+    "create_notification_event": "hayhooks.events",
+    "create_details_tag": "hayhooks.open_webui",
+    "coerce_pipeline_inputs": "hayhooks.coercion",
+    "YAMLPipelineWrapper": "hayhooks.deploy.yaml_pipeline",
+    "run_app": "hayhooks.process",
     "get_request_context": "hayhooks.context",
     "RequestContext": "hayhooks.context",
     "create_app": "hayhooks.server.app",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from starlette.datastructures import Headers
 
-__all__ = ["RequestContext", "RequestIdFilter", "current_request_id", "get_request_context"]
+__all__ = ["RequestContext", "RequestIdFilter", "current_headers", "current_request_id", "get_request_context"]
 
 
 class RequestContext:
@@ -72,6 +72,12 @@ _current: ContextVar[RequestContext | None] = ContextVar("hayhooks_request", def
 def get_request_context() -> RequestContext | None:
     """The request being served, or ``None`` outside a request (e.g. in ``setup()`` or a unit test)."""
     return _current.get()
+
+
+def current_headers() -> Headers | None:
+    """The headers of the request being served (what a wrapper's ``headers`` parameter receives), or ``None``."""
+    ctx = _current.get()
+    return ctx.headers if ctx is not None else None
 
 
 def current_request_id() -> str | None:

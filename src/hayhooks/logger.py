@@ -1,7 +1,11 @@
-"""The ``log`` object wrappers import: ``from hayhooks import log``.
+"""The ``log`` object wrappers import: ``from hayhooks import log`` (also ``hayhooks.server.logger.log``).
 
-It accepts both ``log.info("x=%s", x)`` and the ``log.info("x={}", x)`` style, so wrappers written either way
-keep working.
+``log`` is loguru's logger, as in Hayhooks 2.1.0: ``log.info("x={}", x)``, ``log.success``, ``log.trace``,
+``log.opt(exception=True)``, ``log.bind(user=...)``, ``log.add(sink)``. One mechanism carries its messages to the
+server's output: loguru's default stderr sink is replaced by a sink that hands every record to the standard
+library logger ``hayhooks``, so wrapper messages come out through the server's own handler, in the configured
+format (``HAYHOOKS_LOG_FORMAT``, JSON included), filtered by ``HAYHOOKS_LOG_LEVEL`` and tagged with the request id.
+Sinks a user adds with ``log.add`` receive the records as well.
 """
 
 from __future__ import annotations
@@ -9,54 +13,45 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from loguru import logger as log
 
-class _BraceMessage:
-    __slots__ = ("fmt", "args", "kwargs")
-
-    def __init__(self, fmt: str, args: tuple, kwargs: dict) -> None:
-        self.fmt, self.args, self.kwargs = fmt, args, kwargs
-
-    def __str__(self) -> str:
-        try:
-            return self.fmt.format(*self.args, **self.kwargs)
-        except (IndexError, KeyError, ValueError):
-            return self.fmt % self.args if self.args else self.fmt
+_TARGET = logging.getLogger("hayhooks")
+# Loguru's own levels that the standard library has no name for.
+logging.addLevelName(5, "TRACE")
+logging.addLevelName(25, "SUCCESS")
 
 
-class HayhooksLogger(logging.LoggerAdapter):
-    """A logger that formats ``{}`` placeholders lazily and ``%s`` ones as the standard library does."""
-
-    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
-        if not self.isEnabledFor(level):
-            return
-        std_kwargs = {k: kwargs.pop(k) for k in ("exc_info", "stack_info", "stacklevel", "extra") if k in kwargs}
-        std_kwargs.setdefault("stacklevel", 3)
-        if isinstance(msg, str) and "{" in msg and (args or kwargs):
-            self.logger.log(level, _BraceMessage(msg, args, kwargs), **std_kwargs)
-        else:
-            self.logger.log(level, msg, *args, **std_kwargs)
-
-    def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        self.log(logging.DEBUG, msg, *args, **kwargs)
-
-    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        self.log(logging.INFO, msg, *args, **kwargs)
-
-    def success(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        self.log(logging.INFO, msg, *args, **kwargs)
-
-    def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        self.log(logging.WARNING, msg, *args, **kwargs)
-
-    def error(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        self.log(logging.ERROR, msg, *args, **kwargs)
-
-    def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("exc_info", True)
-        self.log(logging.ERROR, msg, *args, **kwargs)
-
-    def critical(self, msg: Any, *args: Any, **kwargs: Any) -> None:
-        self.log(logging.CRITICAL, msg, *args, **kwargs)
+def _enabled(record: dict[str, Any]) -> bool:
+    return _TARGET.isEnabledFor(record["level"].no)
 
 
-log = HayhooksLogger(logging.getLogger("hayhooks"), {})
+def _forward(message: Any) -> None:
+    """Loguru sink: re-emit the record through the ``hayhooks`` standard library logger."""
+    record = message.record
+    exception = record["exception"]
+    exc_info = (exception.type, exception.value, exception.traceback) if exception and exception.type else None
+    std_record = _TARGET.makeRecord(
+        record["name"] or _TARGET.name,
+        record["level"].no,
+        record["file"].path,
+        record["line"],
+        record["message"],
+        (),
+        exc_info,
+        func=record["function"],
+        extra={"loguru_extra": record["extra"]} if record["extra"] else None,
+    )
+    _TARGET.handle(std_record)
+
+
+def _install() -> None:
+    try:
+        log.remove(0)  # loguru's default stderr sink: the server's handler prints instead
+    except ValueError:
+        pass  # already removed (by the user, or by an earlier import of this module)
+    log.add(_forward, level=0, format="{message}", filter=_enabled, enqueue=False, catch=True)
+
+
+_install()
+
+__all__ = ["log"]

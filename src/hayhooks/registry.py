@@ -42,6 +42,8 @@ class DeployedPipeline:
     runtime_dir: Path | None = None
     package_name: str | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    # Methods declaring a ``headers`` parameter the server fills with the request's headers.
+    header_methods: frozenset[str] = frozenset()
 
     @property
     def has_run_api(self) -> bool:
@@ -63,6 +65,9 @@ class Registry:
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self.version = 0
+        from hayhooks.process_registry import track  # the process-wide view Hayhooks 2.1.0 code reads
+
+        track(self)
 
     # --- reads ---------------------------------------------------------------------------------------------
     def get(self, name: str) -> DeployedPipeline | None:

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         description="Allow deploy/undeploy over HTTP and MCP. Turn off in production to make the pipelines dir "
         "the only way to change what is served.",
     )
+    files_to_ignore_patterns: StrList = Field(
+        ["*.pyc", "*.pyo", "*.pyd", "__pycache__", "*.so", "*.egg", "*.egg-info"],
+        description="Glob patterns of files and folders left out of a deployed pipeline (matched against every "
+        "part of a file's path; JSON list or comma-separated). Hidden files and caches are always left out.",
+    )
     streaming_components: str = Field(
         "",
         description="Default streaming components for streaming_generator: empty = last streaming-capable "
@@ -161,6 +166,7 @@ class Settings(BaseSettings):
         "cors_allow_methods",
         "cors_allow_headers",
         "cors_expose_headers",
+        "files_to_ignore_patterns",
         "api_keys",
         "admin_api_keys",
         mode="before",
@@ -218,3 +224,15 @@ def load_settings(**overrides: Any) -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+# Hayhooks 2.1.0 names: ``from hayhooks.settings import settings, AppSettings``.
+AppSettings = Settings
+
+
+def __getattr__(name: str) -> Any:
+    # ``settings`` is the process-wide instance ``get_settings()`` returns (and ``create_app()`` uses), read from
+    # the environment on first access only, so importing this module stays cheap.
+    if name == "settings":
+        return get_settings()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

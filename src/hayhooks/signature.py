@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from starlette.datastructures import UploadFile
+from starlette.datastructures import Headers, UploadFile
 from starlette.responses import Response
 
 
@@ -61,6 +61,52 @@ def is_streaming_or_raw(annotation: Any) -> bool:
     return False
 
 
+HEADERS_PARAM = "headers"
+# Methods whose every argument comes from the server: a ``headers`` parameter there always receives the headers.
+_OPENAI_METHODS = frozenset({"run_chat_completion", "run_chat_completion_async", "run_response", "run_response_async"})
+
+
+class HeadersParameterError(ValueError):
+    """A ``headers: Headers`` parameter the server cannot fill as declared (it must default to ``None``)."""
+
+
+def is_headers_annotation(annotation: Any) -> bool:
+    """``Headers`` and ``Headers | None`` (Starlette's, also exported by FastAPI)."""
+    if isinstance(annotation, type):
+        return issubclass(annotation, Headers)
+    if isinstance(annotation, str):
+        return annotation.replace(" ", "") in ("Headers", "Headers|None", "Optional[Headers]", "None|Headers")
+    return any(is_headers_annotation(arg) for arg in get_args(annotation) if arg is not type(None))
+
+
+def wants_headers(method_name: str, func: Callable) -> bool:
+    """Whether the server passes the request's headers to ``func`` as ``headers=``.
+
+    ``run_api(_async)`` gets them for a parameter ``headers: Headers | None = None`` (any other ``headers``
+    parameter is an ordinary body field); the OpenAI methods for any parameter named ``headers``.
+    """
+    try:
+        param = inspect.signature(func).parameters.get(HEADERS_PARAM)
+    except (TypeError, ValueError):
+        return False
+    if param is None or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+        return False
+    if method_name in _OPENAI_METHODS:
+        return True
+    try:
+        annotation = typing.get_type_hints(func).get(HEADERS_PARAM, param.annotation)
+    except Exception:
+        annotation = param.annotation
+    if not is_headers_annotation(annotation):
+        return False
+    if param.default is not None or param.kind is param.POSITIONAL_ONLY:
+        raise HeadersParameterError(
+            f"{method_name}: request headers must be declared as a keyword parameter "
+            f"'{HEADERS_PARAM}: Headers | None = None'"
+        )
+    return True
+
+
 def parse_docstring(func: Callable) -> tuple[str, dict[str, str]]:
     doc = inspect.getdoc(func) or ""
     if not doc:
@@ -87,6 +133,8 @@ def build_run_signature(pipeline_name: str, func: Callable) -> RunSignature:
         if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         annotation = hints.get(name, param.annotation)
+        if name == HEADERS_PARAM and is_headers_annotation(annotation):
+            continue  # filled from the request's headers (see ``wants_headers``), not part of the body
         if is_upload_annotation(annotation):
             file_params.append(name)
             continue

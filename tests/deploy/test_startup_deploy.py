@@ -265,6 +265,9 @@ class PipelineWrapper(BasePipelineWrapper):
     def setup(self) -> None:
         with log.lock:
             log.names.append(threading.current_thread().name)
+
+    def run_api(self) -> str:
+        return "ok"
 """
 
 
@@ -292,6 +295,9 @@ from hayhooks import BasePipelineWrapper
 class PipelineWrapper(BasePipelineWrapper):
     def setup(self) -> None:
         log.barrier.wait()
+
+    def run_api(self) -> str:
+        return "ok"
 """
 
 

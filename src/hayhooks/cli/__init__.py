@@ -54,5 +54,8 @@ def _register_optional_commands() -> None:
 _register_optional_commands()
 
 
+hayhooks_cli = app  # the name Hayhooks 2.1.0 gives the command (``from hayhooks.cli import hayhooks_cli``)
+
+
 def main() -> None:
     app()

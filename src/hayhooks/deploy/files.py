@@ -8,6 +8,7 @@ Every write goes to a hidden sibling first and is renamed into place, so readers
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import logging
 import os
@@ -71,8 +72,26 @@ def validate_pipeline_name(name: str) -> str:
     return name
 
 
+_ignore_patterns: tuple[str, ...] | None = None
+
+
+def configure_ignore_patterns(patterns: list[str] | tuple[str, ...]) -> None:
+    """Set ``HAYHOOKS_FILES_TO_IGNORE_PATTERNS`` for this process (the deploy service does, from its settings)."""
+    global _ignore_patterns
+    _ignore_patterns = tuple(patterns)
+
+
+def _patterns() -> tuple[str, ...]:
+    if _ignore_patterns is None:
+        from hayhooks.settings import get_settings
+
+        configure_ignore_patterns(get_settings().files_to_ignore_patterns)
+    return _ignore_patterns or ()
+
+
 def skip_reason(relative: PurePosixPath) -> str | None:
-    """Why a file is never part of a pipeline (caches, editor leftovers, hidden files), or None when it is."""
+    """Why a file is never part of a pipeline (caches, editor leftovers, hidden files, a match of
+    ``HAYHOOKS_FILES_TO_IGNORE_PATTERNS`` on any part of its path), or None when it is."""
     for part in relative.parts[:-1]:
         if part in _IGNORED_DIRS or part.startswith("."):
             return f"inside the folder {part!r}: hidden and cache folders are not part of a pipeline"
@@ -80,11 +99,14 @@ def skip_reason(relative: PurePosixPath) -> str | None:
         return "hidden file (name starts with '.'): hidden files are not part of a pipeline"
     if relative.name.endswith(_IGNORED_SUFFIXES):
         return "compiled, swap, backup or temporary file: such files are not part of a pipeline"
+    for pattern in _patterns():
+        if any(fnmatch.fnmatchcase(part, pattern) for part in relative.parts):
+            return f"matches HAYHOOKS_FILES_TO_IGNORE_PATTERNS ({pattern!r})"
     return None
 
 
 def is_ignored(relative: PurePosixPath) -> bool:
-    """Files that are never part of a pipeline: caches, editor leftovers, hidden files."""
+    """Files that are never part of a pipeline (see ``skip_reason``)."""
     return skip_reason(relative) is not None
 
 

@@ -23,7 +23,7 @@ from hayhooks.deploy.errors import InvalidPipelineError
 from hayhooks.deploy.module_loader import load_module, package_of, unload_package
 from hayhooks.deploy.yaml_pipeline import YAMLPipelineWrapper, parse_yaml
 from hayhooks.registry import DeployedPipeline
-from hayhooks.signature import RunSignature, build_run_signature
+from hayhooks.signature import HeadersParameterError, RunSignature, build_run_signature, wants_headers
 from hayhooks.wrapper import BasePipelineWrapper, implemented_methods
 
 _runtime_root: Path | None = None
@@ -94,6 +94,30 @@ def _signature_for(name: str, wrapper: BasePipelineWrapper, methods: frozenset[s
         ) from exc
 
 
+_RUN_METHODS = (
+    "run_api",
+    "run_api_async",
+    "run_chat_completion",
+    "run_chat_completion_async",
+    "run_response",
+    "run_response_async",
+)
+
+
+def _check_serves_something(name: str, methods: frozenset[str]) -> None:
+    """A wrapper must serve at least one route (Hayhooks refuses it with 422 too)."""
+    if not methods.intersection(_RUN_METHODS):
+        listed = ", ".join(_RUN_METHODS[:-1]) + f" or {_RUN_METHODS[-1]}"
+        raise InvalidPipelineError(f"Pipeline '{name}': its PipelineWrapper must implement at least one of {listed}.")
+
+
+def _header_methods(name: str, wrapper: BasePipelineWrapper, methods: frozenset[str]) -> frozenset[str]:
+    try:
+        return frozenset(m for m in methods if m in _RUN_METHODS and wants_headers(m, getattr(wrapper, m)))
+    except HeadersParameterError as exc:
+        raise InvalidPipelineError(f"Pipeline '{name}': {exc}") from exc
+
+
 def _limits(wrapper: Any, options: dict[str, Any]) -> dict[str, Any]:
     keys = ("request_timeout", "max_concurrent_runs", "max_queued_runs", "streaming_components")
     return {key: options.get(key, getattr(wrapper, key, None)) for key in keys}
@@ -120,8 +144,10 @@ def load_wrapper_folder(
             raise InvalidPipelineError(
                 f"Pipeline '{name}': PipelineWrapper() failed: {_error_text(exc, show_traceback)}"
             ) from exc
-        _run_setup(name, wrapper, show_traceback)
+        _run_setup(name, wrapper, show_traceback)  # first, as Hayhooks does: a failing setup() is the news
         methods = implemented_methods(wrapper_cls)
+        _check_serves_something(name, methods)
+        header_methods = _header_methods(name, wrapper, methods)
         signature = _signature_for(name, wrapper, methods)
         return DeployedPipeline(
             name=name,
@@ -135,6 +161,7 @@ def load_wrapper_folder(
             source=source,  # type: ignore[arg-type]
             runtime_dir=runtime_dir,
             package_name=package,
+            header_methods=header_methods,
             **_limits(wrapper, {}),
         )
     except BaseException:

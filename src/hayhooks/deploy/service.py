@@ -60,6 +60,7 @@ class DeployService:
     def __init__(self, settings: Settings, registry: Registry) -> None:
         self.settings = settings
         self.registry = registry
+        pf.configure_ignore_patterns(settings.files_to_ignore_patterns)
         # Not resolved: when the configured path is a symlink that gets repointed (a release switch), saves
         # and the watcher follow the new target.
         self.pipelines_dir = Path(os.path.abspath(Path(settings.pipelines_dir).expanduser()))

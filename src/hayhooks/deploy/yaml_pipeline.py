@@ -10,8 +10,10 @@ Optional top-level keys ``description``, ``streaming_components``, ``request_tim
 from __future__ import annotations
 
 import functools
+import os
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, Field, create_model
@@ -23,6 +25,7 @@ from hayhooks.wrapper import BasePipelineWrapper
 if TYPE_CHECKING:
     from haystack import Pipeline
 
+_UNNAMED = "yaml_pipeline"  # the name a wrapper built from bare YAML source goes by in messages
 SETTINGS_KEYS = ("description", "streaming_components", "request_timeout", "max_concurrent_runs", "max_queued_runs")
 _HAYHOOKS_KEYS = ("inputs", "outputs", *SETTINGS_KEYS)
 
@@ -127,6 +130,28 @@ class YAMLPipelineWrapper(BasePipelineWrapper):
         self.definition = definition
         self.include_outputs_from = {component for component, _ in definition.outputs.values()}
         self.input_types: dict[str, Any] = {}
+
+    @classmethod
+    def from_yaml(cls, source_code: str, description: str | None = None) -> YAMLPipelineWrapper:
+        """A wrapper for YAML ``source_code`` (call ``setup()`` to build the pipeline), as in Hayhooks 2.1.0."""
+        definition = parse_yaml(_UNNAMED, source_code)
+        if description is not None:
+            definition.options["description"] = description
+        return cls(_UNNAMED, definition)
+
+    @classmethod
+    def from_file(cls, yaml_path: str | os.PathLike[str], description: str | None = None) -> YAMLPipelineWrapper:
+        """A wrapper for the YAML file at ``yaml_path``, named after the file."""
+        path = Path(yaml_path)
+        definition = parse_yaml(path.stem, path.read_text(encoding="utf-8"))
+        if description is not None:
+            definition.options["description"] = description
+        return cls(path.stem, definition)
+
+    @property
+    def description(self) -> str | None:
+        value = self.definition.options.get("description")
+        return None if value is None else str(value)
 
     def setup(self) -> None:
         self.pipeline = build_pipeline(self.pipeline_name, self.definition)

@@ -51,3 +51,23 @@ def serve(settings: Settings, *, reload: bool = False) -> None:
             serve_workers(uvicorn.Config(APP_FACTORY, **options))
         else:
             uvicorn.run(APP_FACTORY, **options)
+
+
+def run_app(app: Any, *, host: str | None = None, port: int | None = None) -> None:
+    """Serve an app object (e.g. ``create_app()`` with your own middleware added) with uvicorn, in this process.
+
+    ``host`` and ``port`` default to ``HAYHOOKS_HOST`` / ``HAYHOOKS_PORT``. For several workers, serve the app from
+    an import string instead (``uvicorn mymodule:app --workers 4``).
+    """
+    import uvicorn
+
+    from hayhooks.settings import get_settings
+
+    settings = get_settings()
+    uvicorn.run(
+        app,
+        host=host if host is not None else settings.host,
+        port=port if port is not None else settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=settings.graceful_shutdown_timeout,
+    )

@@ -48,8 +48,8 @@ async def _startup_deploy(state: ServerState) -> None:
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServerState = app.state.hayhooks
-    state.ready = asyncio.Event()
-    startup = asyncio.create_task(_startup_deploy(state))
+    deploy = state.begin_startup()  # False: a request already deployed the dir without a lifespan (see wait_ready)
+    startup = asyncio.create_task(_startup_deploy(state) if deploy else asyncio.sleep(0))
     async with contextlib.AsyncExitStack() as stack:
         for hook in state.lifespan_hooks:
             await stack.enter_async_context(hook(app))
@@ -95,3 +95,16 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 def create_app_from_env() -> FastAPI:
     """Entry point for uvicorn workers (``--factory``): settings come from the environment."""
     return create_app()
+
+
+# --- Hayhooks 2.1.0 module names: `uvicorn hayhooks.server.app:app`, `from hayhooks.server.app import run_app` ---
+def __getattr__(name: str) -> object:
+    from hayhooks.server.module_app import lazy_attribute
+
+    return lazy_attribute(name)
+
+
+def __dir__() -> list[str]:
+    from hayhooks.server.module_app import LAZY_NAMES
+
+    return sorted({*globals(), *LAZY_NAMES})

@@ -18,6 +18,8 @@ async def live() -> dict[str, str]:
 @router.get("/health/ready", summary="Readiness: startup deploy has finished")
 async def ready(request: Request) -> JSONResponse:
     state = get_state(request)
+    if not state.lifespan_started:
+        await state.wait_ready()  # no lifespan: this request runs the startup deploy
     if not state.ready.is_set():
         return JSONResponse({"status": "starting"}, status_code=503)
     return JSONResponse({"status": "ready", "pipelines": len(state.registry.names())})

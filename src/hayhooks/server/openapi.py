@@ -266,6 +266,8 @@ class OpenAPIBuilder:
 
     async def endpoint(self, request: Request) -> Response:
         """``GET /openapi.json``: FastAPI's own route, answering the cached bytes."""
+        if self.app.openapi is not self:  # the user replaced app.openapi (e.g. to add a security scheme): serve that
+            return JSONResponse(self.app.openapi())
         root_path = request.scope.get("root_path", "").rstrip("/")
         if root_path and self.app.root_path_in_servers and root_path not in self._fixed_part().server_urls:
             # Served under a prefix the document does not list yet (as FastAPI does: put it first).

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from anyio import to_thread
 from starlette.requests import Request
 
 from hayhooks.deploy.service import DeployService, StartupReport
@@ -37,10 +39,44 @@ class ServerState:
     lifespan_hooks: list[LifespanHook] = field(default_factory=list)
     # Set by the pipelines-dir watcher: loads a name that is on disk but not (yet) deployed in this worker.
     resolve_missing: Callable[[str], Awaitable[DeployedPipeline | None]] | None = None
+    # Set by the app's lifespan. Without one (a plain ``TestClient(create_app())``, an ASGI server with lifespan
+    # off) the first request that needs the pipelines deploys the pipelines dir itself, see ``wait_ready``.
+    lifespan_started: bool = False
+    _deploy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def begin_startup(self) -> bool:
+        """Called by a lifespan (or a server loop) that runs the startup deploy itself, before it starts it.
+
+        Returns ``False`` when there is nothing left to deploy: a request already did it without a lifespan.
+        """
+        self.lifespan_started = True
+        if self.ready.is_set():
+            return False
+        self.ready = asyncio.Event()  # bound to the loop that runs the startup deploy
+        return True
 
     async def wait_ready(self) -> None:
-        if not self.ready.is_set():
-            await self.ready.wait()
+        """Return once the startup deploy of the pipelines dir is done."""
+        if self.ready.is_set():
+            return
+        if not self.lifespan_started:
+            await to_thread.run_sync(self.deploy_without_lifespan)
+            return
+        await self.ready.wait()
+
+    def deploy_without_lifespan(self) -> None:
+        """The startup deploy, run once by whichever request comes first when no lifespan runs.
+
+        Each request of a lifespan-less client may run on an event loop of its own, so this waits on a thread
+        lock (in a worker thread), never on an asyncio primitive bound to another loop.
+        """
+        with self._deploy_lock:
+            if self.ready.is_set():
+                return
+            try:
+                self.startup_report = self.deployer.deploy_directory()
+            finally:
+                self.ready.set()  # no waiters without a lifespan: safe from any thread
 
     async def lookup(self, name: str) -> DeployedPipeline | None:
         """The pipeline ``name``; one another worker just saved to the shared dir is loaded before a 404."""

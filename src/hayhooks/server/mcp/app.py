@@ -32,7 +32,7 @@ def create_mcp_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state.ready = asyncio.Event()
+        state.begin_startup()
         startup = asyncio.create_task(start_up(state))
         async with transports.running():
             try:

@@ -6,8 +6,6 @@ at stderr, so a pipeline that prints cannot corrupt the stream.
 
 from __future__ import annotations
 
-import asyncio
-
 import anyio
 from mcp.server.stdio import stdio_server
 
@@ -18,7 +16,7 @@ from hayhooks.settings import Settings
 
 async def serve_stdio(settings: Settings) -> None:
     state = build_state(settings)
-    state.ready = asyncio.Event()
+    state.begin_startup()
     service = create_mcp_service(state)
     server = service.server
     async with service.running(), stdio_server() as (read_stream, write_stream):

@@ -19,6 +19,7 @@ from anyio import to_thread
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
+from hayhooks.context import current_headers
 from hayhooks.registry import DeployedPipeline
 from hayhooks.server.errors import error_detail
 from hayhooks.server.limits import RunLimitError, run_limited, run_slot
@@ -46,6 +47,7 @@ from hayhooks.server.openai.sse import (
     from_values,
 )
 from hayhooks.server.state import ServerState
+from hayhooks.signature import HEADERS_PARAM
 from hayhooks.streaming import bind_streaming_defaults
 
 logger = logging.getLogger("hayhooks.openai")
@@ -123,12 +125,21 @@ def _bind_streaming_defaults(state: ServerState, pipeline: DeployedPipeline) -> 
     bind_streaming_defaults(components if components is not None else state.settings.streaming_components)
 
 
+def _method(pipeline: DeployedPipeline, dispatch: Dispatch, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The wrapper method to call (async preferred) and its arguments, the request's headers added if it asks."""
+    method = dispatch.async_method if dispatch.async_method in pipeline.methods else dispatch.sync_method
+    if method in pipeline.header_methods:
+        kwargs = {**kwargs, HEADERS_PARAM: current_headers()}
+    return method, kwargs
+
+
 async def _call(pipeline: DeployedPipeline, dispatch: Dispatch, kwargs: dict[str, Any]) -> Any:
     """The wrapper's async method if it has one, else its sync method on a worker thread."""
     wrapper = pipeline.wrapper
-    if dispatch.async_method in pipeline.methods:
-        return await getattr(wrapper, dispatch.async_method)(**kwargs)
-    return await to_thread.run_sync(functools.partial(getattr(wrapper, dispatch.sync_method), **kwargs))
+    method, kwargs = _method(pipeline, dispatch, kwargs)
+    if method == dispatch.async_method:
+        return await getattr(wrapper, method)(**kwargs)
+    return await to_thread.run_sync(functools.partial(getattr(wrapper, method), **kwargs))
 
 
 async def run_collected(
@@ -163,10 +174,11 @@ async def run_streamed(
     await slot.__aenter__()
     sink = FrameSink(asyncio.get_running_loop())
     try:
-        if dispatch.async_method in pipeline.methods:
-            producer = producer_for(await getattr(pipeline.wrapper, dispatch.async_method)(**kwargs), encoder)
+        method, kwargs = _method(pipeline, dispatch, kwargs)
+        if method == dispatch.async_method:
+            producer = producer_for(await getattr(pipeline.wrapper, method)(**kwargs), encoder)
         else:
-            call = functools.partial(getattr(pipeline.wrapper, dispatch.sync_method), **kwargs)
+            call = functools.partial(getattr(pipeline.wrapper, method), **kwargs)
             streaming, result = await call_then_stream(call, encoder, sink, _is_sync_stream)
             producer = already_started if streaming else producer_for(result, encoder)
     except BaseException as exc:

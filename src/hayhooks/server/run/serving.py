@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Iterator
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
+from hayhooks.context import current_headers
 from hayhooks.registry import DeployedPipeline
 from hayhooks.server.limits import run_limited
 from hayhooks.server.run.protocol import encode_result
 from hayhooks.settings import Settings
+from hayhooks.signature import HEADERS_PARAM
 from hayhooks.streaming import SSEStream, bind_streaming_defaults, chunk_text, sse_event
+
+logger = logging.getLogger("hayhooks.run")
 
 
 async def call_run_api(pipeline: DeployedPipeline, kwargs: dict[str, Any], settings: Settings) -> Any:
@@ -22,13 +27,30 @@ async def call_run_api(pipeline: DeployedPipeline, kwargs: dict[str, Any], setti
     them it raises ``RunLimitError`` (503 busy / 504 timeout), see ``hayhooks.server.limits``.
     """
     wrapper = pipeline.wrapper
-    func = wrapper.run_api_async if pipeline.run_is_async else wrapper.run_api
+    method = "run_api_async" if pipeline.run_is_async else "run_api"
+    func = getattr(wrapper, method)
+    if method in pipeline.header_methods:
+        kwargs = {**kwargs, HEADERS_PARAM: current_headers()}
     own = pipeline.streaming_components  # defaults for streaming_generator: the pipeline's, else the server's
     bind_streaming_defaults(own if own is not None else settings.streaming_components)
     return await run_limited(pipeline, settings, func, **kwargs)
 
 
+def _without_events(render: Callable[[Any], str]) -> Callable[[Any], str]:
+    """UI events (``PipelineEvent``, ...) have no place in a ``/run`` stream: skipped (as Hayhooks 2.1.0 does),
+    with a warning; they belong to the OpenAI chat endpoints."""
+
+    def rendered(item: Any) -> str:
+        if callable(getattr(item, "to_event_dict", None)):
+            logger.warning("A UI event was streamed from run_api; skipped (UI events go to the chat endpoints).")
+            return ""
+        return render(item)
+
+    return rendered
+
+
 def _iterate(stream: Any, render) -> Iterator[str] | AsyncIterator[str]:  # type: ignore[no-untyped-def]
+    render = _without_events(render)
     if inspect.isasyncgen(stream) or hasattr(stream, "__aiter__"):
 
         async def render_async() -> AsyncIterator[str]:

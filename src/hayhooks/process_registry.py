@@ -1,0 +1,65 @@
+"""``registry``: every pipeline deployed in this process, across the apps it created.
+
+Hayhooks 2.1.0 kept one global registry (``hayhooks.server.pipelines.registry.registry``) and its users' tests
+call ``registry.clear()`` / ``registry.get_names()`` on it. Here each app has its own ``Registry``; this object
+reads and clears all of them, so such code keeps working.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from hayhooks.registry import Registry
+
+_registries: weakref.WeakSet[Registry] = weakref.WeakSet()
+
+
+def track(registry: Registry) -> None:
+    """Called by ``Registry()``: make ``registry`` visible through the process-wide view."""
+    _registries.add(registry)
+
+
+class ProcessRegistry:
+    """A read/clear view over every live ``Registry`` of the process."""
+
+    def _all(self) -> list[Registry]:
+        return list(_registries)
+
+    def get_names(self) -> list[str]:
+        names: dict[str, None] = {}
+        for registry in self._all():
+            names.update(dict.fromkeys(registry.names()))
+        return list(names)
+
+    def get(self, name: str) -> Any:
+        """The wrapper deployed as ``name`` (the most recently deployed one if several apps have it)."""
+        found = [p for p in (r.get(name) for r in self._all()) if p is not None]
+        return max(found, key=lambda p: p.deployed_at).wrapper if found else None
+
+    def get_metadata(self, name: str) -> dict[str, Any] | None:
+        found = [p for p in (r.get(name) for r in self._all()) if p is not None]
+        if not found:
+            return None
+        pipeline = max(found, key=lambda p: p.deployed_at)
+        return {"description": pipeline.description, "skip_mcp": pipeline.skip_mcp, "version": pipeline.version}
+
+    def remove(self, name: str) -> None:
+        for registry in self._all():
+            registry.remove(name)
+
+    def clear(self) -> None:
+        for registry in self._all():
+            for name in registry.names():
+                registry.remove(name)
+
+    def __contains__(self, name: str) -> bool:
+        return any(name in registry for registry in self._all())
+
+    def __repr__(self) -> str:
+        return f"ProcessRegistry(pipelines={self.get_names()!r})"
+
+
+registry = ProcessRegistry()
+
+__all__ = ["ProcessRegistry", "registry", "track"]

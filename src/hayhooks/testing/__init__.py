@@ -1,0 +1,1 @@
+"""Small helpers for testing wrappers and pipelines without models or network."""
