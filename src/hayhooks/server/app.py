@@ -10,9 +10,9 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from anyio import to_thread
 from fastapi import FastAPI
 
+from hayhooks import executor
 from hayhooks.deploy import watcher as pipelines_watcher
 from hayhooks.deploy.service import DeployService
 from hayhooks.logging_config import configure_logging
@@ -59,14 +59,14 @@ SETTLE_DELAY = 0.1
 
 async def _startup_deploy(state: ServerState) -> None:
     try:
-        state.startup_report = await to_thread.run_sync(state.deployer.deploy_directory)
+        state.startup_report = await executor.run(state.deployer.deploy_directory)
     except Exception:
         logger.exception("Startup deploy failed")
     finally:
         state.ready.set()
     try:
         await asyncio.sleep(SETTLE_DELAY)
-        await to_thread.run_sync(heap.settle_after_startup)
+        await executor.run(heap.settle_after_startup)
     finally:
         startup_gc.restore()
     state.registry.subscribe(heap.freeze_after_deploy)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from anyio import to_thread
-
+from hayhooks import executor
 from hayhooks.deploy.errors import PipelineNotFoundError
 from hayhooks.registry import DeployedPipeline
 from hayhooks.server.admin.protocol import (
@@ -33,7 +32,7 @@ async def deploy_files(state: ServerState, request: DeployFilesRequest) -> Deplo
         skip_mcp=request.skip_mcp,
         description=request.description,
     )
-    return deploy_response(await to_thread.run_sync(deploy))
+    return deploy_response(await executor.run(deploy))
 
 
 async def deploy_yaml(state: ServerState, request: DeployYamlRequest) -> DeployResponse:
@@ -46,11 +45,11 @@ async def deploy_yaml(state: ServerState, request: DeployYamlRequest) -> DeployR
         description=request.description,
         skip_mcp=request.skip_mcp,
     )
-    return deploy_response(await to_thread.run_sync(deploy))
+    return deploy_response(await executor.run(deploy))
 
 
 async def undeploy(state: ServerState, name: str) -> None:
-    await to_thread.run_sync(state.deployer.undeploy, name)
+    await executor.run(state.deployer.undeploy, name)
 
 
 def pipeline_info(state: ServerState, pipeline: DeployedPipeline) -> PipelineInfo:

@@ -6,8 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from anyio import to_thread
-
+from hayhooks import executor
 from hayhooks.deploy.service import DeployService
 from hayhooks.logging_config import configure_logging
 from hayhooks.registry import Registry
@@ -31,7 +30,7 @@ def build_state(settings: Settings) -> ServerState:
 async def deploy_pipelines_dir(state: ServerState) -> None:
     """Deploy the pipelines dir on a worker thread, then mark the state ready (tool calls wait for it)."""
     try:
-        state.startup_report = await to_thread.run_sync(state.deployer.deploy_directory)
+        state.startup_report = await executor.run(state.deployer.deploy_directory)
     except Exception:
         logger.exception("Startup deploy failed")
     finally:

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from anyio import to_thread
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
+from hayhooks import executor
 from hayhooks.registry import DeployedPipeline
 from hayhooks.server.errors import error_detail
 from hayhooks.server.limits import RunLimitError, run_limited, run_slot
@@ -118,7 +118,7 @@ async def _call(pipeline: DeployedPipeline, dispatch: Dispatch, kwargs: dict[str
     wrapper = pipeline.wrapper
     if dispatch.async_method in pipeline.methods:
         return await getattr(wrapper, dispatch.async_method)(**kwargs)
-    return await to_thread.run_sync(functools.partial(getattr(wrapper, dispatch.sync_method), **kwargs))
+    return await executor.run(getattr(wrapper, dispatch.sync_method), **kwargs)
 
 
 async def run_collected(
@@ -208,7 +208,7 @@ async def collect(result: Any, visitor: ItemVisitor) -> None:
         async for item in result:
             visitor.feed(item)
     elif _is_sync_stream(result):
-        await to_thread.run_sync(_collect_sync, result, visitor)
+        await executor.run(_collect_sync, result, visitor)
     else:
         for value in _values(result):
             visitor.feed(value)
@@ -286,7 +286,7 @@ async def upload_file(
             if inspect.iscoroutinefunction(method):
                 result = await method(filename, content_type, content, purpose)
             else:
-                result = await to_thread.run_sync(method, filename, content_type, content, purpose)
+                result = await executor.run(method, filename, content_type, content, purpose)
         except Exception as exc:
             raise _failure(state, pipeline, exc) from exc
         return _file_object(result, defaults)
