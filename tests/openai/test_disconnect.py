@@ -20,7 +20,7 @@ RSS_SLACK_KB = 16 * 1024
 # Reads the server's count of streams still waiting for their first chunk (running streams defer to them).
 NEW_STREAMS = """
 from hayhooks import BasePipelineWrapper
-from hayhooks.server.openai.sse import _NewStreams
+from hayhooks.server.sse import _NewStreams
 
 
 class PipelineWrapper(BasePipelineWrapper):

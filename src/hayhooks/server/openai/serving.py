@@ -34,10 +34,8 @@ from hayhooks.server.openai.protocol import (
     now,
 )
 from hayhooks.server.openai.responses_frames import ResponsesEncoder
-from hayhooks.server.openai.sse import (
-    FrameSink,
-    Producer,
-    SSEResponse,
+from hayhooks.server.sse import FrameSink, Producer, StreamResponse
+from hayhooks.server.sse_producers import (
     StreamEncoder,
     already_started,
     call_then_stream,
@@ -143,10 +141,12 @@ async def run_streamed(
     kwargs: dict[str, Any],
     encoder: StreamEncoder,
     opening: str = "",
-) -> SSEResponse:
+) -> StreamResponse:
     """Call the wrapper and stream its answer; the pipeline's run slot is held until the stream ends.
 
-    A sync method runs on a stream thread that goes on to iterate the generator it returns.
+    A sync method runs on a stream thread that goes on to iterate the generator it returns. A failure before the
+    first chunk is answered with OpenAI's error shape and status; a failure midway ends the stream with the
+    encoder's error frame.
     """
     _bind_streaming_defaults(state, pipeline)
     slot = run_slot(pipeline, state.settings)
@@ -168,7 +168,15 @@ async def run_streamed(
     async def release() -> None:
         await slot.__aexit__(None, None, None)
 
-    return SSEResponse(producer, sink=sink, opening=opening, on_close=release)
+    def on_error(exc: BaseException) -> Response:
+        failure = _failure(state, pipeline, exc) if isinstance(exc, Exception) else exc
+        if isinstance(failure, RunLimitError):
+            return limit_error_response(failure)
+        if isinstance(failure, OpenAIError):
+            return failure.response()
+        return error_response(str(failure) or type(failure).__name__, 500, "pipeline_error")
+
+    return StreamResponse(producer, sink=sink, opening=opening, on_close=release, on_error=on_error)
 
 
 # --- shaping the result ---------------------------------------------------------------------------------------------
