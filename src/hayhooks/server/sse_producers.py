@@ -42,7 +42,6 @@ class StreamEncoder(Protocol):
     def error(self, message: str) -> str: ...
 
 
-
 async def _close_async(stream: Any) -> None:
     close = getattr(stream, "aclose", None)
     if close is None:
@@ -181,8 +180,6 @@ def already_started(sink: FrameSink) -> Callable[[], None]:
     return sink.cancel
 
 
-
-
 def _settle(future: asyncio.Future, result: Any = None, error: BaseException | None = None) -> None:
     if future.done():
         return
@@ -234,5 +231,3 @@ async def call_then_stream(
     if not streaming:
         sink.first_chunk_done()
     return streaming, result
-
-
