@@ -7,12 +7,13 @@ generators) and chat completion streams whose generators raise after ``fail_afte
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
-from conftest import launch_server, write_wrapper
+from conftest import HAYHOOKS, base_env, launch_server, write_wrapper
 
 WRAPPER = """
 import asyncio
@@ -140,3 +141,13 @@ def test_chat_stream_failing_midway_sends_an_error_object_then_done(server) -> N
     with pytest.raises(openai.APIError):
         for _chunk in stream:
             pass
+
+
+@pytest.mark.parametrize("sse", ["true", "false"], ids=["sse", "plain"])
+def test_cli_reports_a_stream_failing_midway(server, sse: str) -> None:
+    env = base_env(HAYHOOKS_HOST="127.0.0.1", HAYHOOKS_PORT=str(server.port))
+    args = ["pipeline", "run", "breaks", "-p", "fail_after=2", "-p", f"sse={sse}"]
+    done = subprocess.run([*HAYHOOKS, *args], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "item0item1" in done.stdout
+    assert "failed midway" in done.stderr
