@@ -36,7 +36,7 @@ LOW_WATER = 16  # a paused producer resumes when this few frames are left
 SLICE = 64  # frames per write: then the stream lets every other ready stream and request have its turn
 
 
-class _NewStreams:
+class NewStreams:
     """Streams waiting for their first chunk. Changed on the event loop only; read by stream threads."""
 
     waiting = 0
@@ -60,7 +60,6 @@ class FrameSink:
         self._limit = 1  # until the first frame is out, then HIGH_WATER
         self.finished = False
         self.cancelled = False
-        self.pushed = False  # the producer has pushed a frame
         self.failure: BaseException | None = None  # the producer's error, and the frame that reports it midway
         self.failure_frame = ""
         self._first_pending = False
@@ -69,16 +68,15 @@ class FrameSink:
         """Count this stream among the new ones until its first frames are sent (or it ends)."""
         if not self._first_pending:
             self._first_pending = True
-            _NewStreams.waiting += 1
+            NewStreams.waiting += 1
 
     def first_chunk_done(self) -> None:
         if self._first_pending:
             self._first_pending = False
-            _NewStreams.waiting -= 1
+            NewStreams.waiting -= 1
 
     # --- producer on the event loop --------------------------------------------------------------------------
     def push(self, frame: str) -> None:
-        self.pushed = True
         self._frames.append(frame)
         waiter = self._waiter
         if waiter is not None:
@@ -117,7 +115,6 @@ class FrameSink:
                 self.cancelled = True
 
     def push_threadsafe(self, frame: str) -> None:
-        self.pushed = True
         self._frames.append(frame)
         self._wake_threadsafe()
 
@@ -279,4 +276,4 @@ async def _watch_disconnect(receive: Receive, sink: FrameSink) -> None:
             return
 
 
-__all__ = ["FrameSink", "Producer", "StreamResponse"]
+__all__ = ["FrameSink", "NewStreams", "Producer", "StreamResponse"]

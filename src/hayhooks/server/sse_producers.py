@@ -18,7 +18,7 @@ from contextvars import Context
 from typing import Any, Protocol
 
 from hayhooks import executor
-from hayhooks.server.sse import FrameSink, Producer, _NewStreams
+from hayhooks.server.sse import FrameSink, NewStreams, Producer
 
 logger = logging.getLogger("hayhooks.stream")
 
@@ -104,7 +104,7 @@ class _SyncPull:
         sink, encoder = self._sink, self._encoder
         try:
             for index in range(PULL):
-                if polite and _NewStreams.waiting and index % POLITE_EVERY == 0:
+                if polite and NewStreams.waiting and index % POLITE_EVERY == 0:
                     time.sleep(POLITE_PAUSE)  # releases the GIL for the event loop
                 if sink.cancelled:
                     self._close()
