@@ -14,6 +14,7 @@ from typing import Any
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 encode_json = _ENCODER.encode  # the one JSON encoder of every frame (strings take the C fast path)
+_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]  # what encode_json does for a str
 
 DONE_FRAME = "data: [DONE]\n\n"
 _SLOT_VALUE = "\x00hayhooks-slot\x00"
@@ -54,27 +55,40 @@ def text_frame(text: str) -> str:
 
 
 class FrameTemplate:
-    """A frame whose payload is fixed except at its ``SLOT`` places, filled in order by ``fill``."""
+    """A frame whose payload is fixed except at its ``SLOT`` places, filled in order by ``fill``.
 
-    __slots__ = ("_parts",)
+    ``fill_text`` (one slot) and ``fill_text_number`` (two) are the hot paths of text deltas: they call the C
+    string encoder that ``encode_json`` itself uses for strings, without its Python-level dispatch (measured
+    about ten times faster than ``fill``: the chat encoder then costs what the hand-built frames did).
+    """
+
+    __slots__ = ("_parts", "_head", "_middle", "_tail")
 
     def __init__(self, payload: Any, event: str | None = None) -> None:
         parts = data_frame(_with_markers(payload), event).split(_SLOT_JSON)
         if len(parts) < 2:
             raise ValueError("A frame template needs at least one SLOT")
         self._parts = parts
+        self._head, self._tail = parts[0], parts[-1]
+        self._middle = parts[1] if len(parts) == 3 else ""
 
     def fill(self, *values: Any) -> str:
         parts = self._parts
         if len(values) != len(parts) - 1:
             raise ValueError(f"This template has {len(parts) - 1} slot(s), got {len(values)} value(s)")
-        if len(values) == 1:
-            return parts[0] + encode_json(values[0]) + parts[1]
         pieces = [parts[0]]
         for value, part in zip(values, parts[1:], strict=True):
             pieces.append(encode_json(value))
             pieces.append(part)
         return "".join(pieces)
+
+    def fill_text(self, text: str) -> str:
+        """``fill(text)`` for a one-slot template and a ``str``."""
+        return self._head + _encode_string(text) + self._tail
+
+    def fill_text_number(self, text: str, number: int) -> str:
+        """``fill(text, number)`` for a two-slot template, a ``str`` and an ``int``."""
+        return self._head + _encode_string(text) + self._middle + str(number) + self._tail
 
 
 __all__ = ["DONE_FRAME", "SLOT", "FrameTemplate", "data_frame", "encode_json", "text_frame"]

@@ -41,7 +41,8 @@ class ChatStreamEncoder(ItemVisitor):
     def __init__(self, completion_id: str, model: str, created: int, include_usage: bool = False) -> None:
         super().__init__()
         self._head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
-        self._templates: dict[tuple[str, bool], FrameTemplate] = {}
+        self._templates: dict[str, FrameTemplate] = {}  # per delta field, once the role was sent
+        self._text_template: FrameTemplate | None = None
         self._role_pending = True
         self._include_usage = include_usage
         self._ended_with_tools = False
@@ -51,17 +52,25 @@ class ChatStreamEncoder(ItemVisitor):
         return {**self._head, "choices": [choice]}
 
     def _delta(self, field: str, value: Any) -> str:
-        key = (field, self._role_pending)
-        template = self._templates.get(key)
+        if self._role_pending:
+            self._role_pending = False
+            return FrameTemplate(self._chunk_payload({"role": "assistant", field: SLOT})).fill(value)
+        return self._template(field).fill(value)
+
+    def _template(self, field: str) -> FrameTemplate:
+        template = self._templates.get(field)
         if template is None:
-            delta = {"role": "assistant", field: SLOT} if self._role_pending else {field: SLOT}
-            template = self._templates[key] = FrameTemplate(self._chunk_payload(delta))
-        self._role_pending = False
-        return template.fill(value)
+            template = self._templates[field] = FrameTemplate(self._chunk_payload({field: SLOT}))
+        return template
 
     def on_text(self, text: str) -> str:
         self._ended_with_tools = False
-        return self._delta("content", text)
+        template = self._text_template
+        if template is None:
+            if self._role_pending:
+                return self._delta("content", text)
+            template = self._text_template = self._template("content")
+        return template.fill_text(text)
 
     def on_reasoning(self, text: str) -> str:
         return self._delta("reasoning_content", text)

@@ -160,7 +160,7 @@ class ResponsesEncoder(ItemVisitor):
         item.parts.append(text)
         sequence = self._sequence
         self._sequence += 1
-        return frames + item.delta.fill(text, sequence)
+        return frames + item.delta.fill_text_number(text, sequence)
 
     # --- ItemVisitor -------------------------------------------------------------------------------------------
     def on_text(self, text: str) -> str:
