@@ -1,4 +1,5 @@
-"""A stream that fails tells its client: an error status before the first chunk, an error frame midway.
+"""Streams that fail or lose their client: an error status before the first chunk, an error frame midway, and
+the generator closed when the client leaves.
 
 One real server (``hayhooks run`` subprocess) serves ``/run`` streams (SSE and plain text, from sync and async
 generators) and chat completion streams whose generators raise after ``fail_after`` items.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -47,11 +49,48 @@ class PipelineWrapper(BasePipelineWrapper):
 """
 
 
+ENDLESS = """
+import asyncio
+import time
+from pathlib import Path
+
+from hayhooks import BasePipelineWrapper, SSEStream
+
+
+def _endless(marker):
+    try:
+        for index in range(100_000):
+            time.sleep(0.01)
+            yield f"tick{index}"
+    finally:
+        Path(marker).write_text("closed")
+
+
+async def _endless_async(marker):
+    try:
+        for index in range(100_000):
+            await asyncio.sleep(0.01)
+            yield f"tick{index}"
+    finally:
+        Path(marker).write_text("closed")
+
+
+class PipelineWrapper(BasePipelineWrapper):
+    def setup(self) -> None:
+        pass
+
+    def run_api(self, marker: str, use_async: bool = False, sse: bool = True):
+        stream = _endless_async(marker) if use_async else _endless(marker)
+        return SSEStream(stream) if sse else stream
+"""
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     workdir: Path = tmp_path_factory.mktemp("stream-failures")
     pipelines = workdir / "pipelines"
     write_wrapper(pipelines, "breaks", WRAPPER)
+    write_wrapper(pipelines, "endless", ENDLESS)
     running = launch_server(pipelines, workdir)
     try:
         assert not httpx.get(running.url + "/status", timeout=10).json().get("errors")
@@ -151,3 +190,21 @@ def test_cli_reports_a_stream_failing_midway(server, sse: str) -> None:
     assert done.returncode == 1
     assert "item0item1" in done.stdout
     assert "failed midway" in done.stderr
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("sse", [True, False], ids=["sse", "plain"])
+def test_run_stream_generator_is_closed_when_the_client_leaves(
+    server, tmp_path: Path, sse: bool, use_async: bool
+) -> None:
+    marker = tmp_path / "closed.txt"
+    body = {"marker": str(marker), "use_async": use_async, "sse": sse}
+    with httpx.stream("POST", server.url + "/endless/run", json=body, timeout=30) as response:
+        assert response.status_code == 200
+        for text in response.iter_text():
+            if "tick1" in text:
+                break
+    deadline = time.monotonic() + 10  # liveness bound: the generator is closed soon after the disconnect
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.read_text() == "closed"
