@@ -1,7 +1,7 @@
 """The one way Hayhooks runs blocking code: worker threads fed by a queue, with one story for context, cancellation
 and limits.
 
-``anyio.to_thread.run_sync`` and ``loop.run_in_executor`` are general (capacity limiters, cancellation
+anyio's thread runner and asyncio's default executor are general (capacity limiters, cancellation
 shielding, ``concurrent.futures`` state machines with their own locks and conditions); measured on a
 2-core machine, their round trip costs 50-150 µs of CPU, more than a no-op ``run_api`` and half of
 everything else the server does for a request. A call needs less, so this module hands it over with one queue
