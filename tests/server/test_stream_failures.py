@@ -46,6 +46,9 @@ class PipelineWrapper(BasePipelineWrapper):
 
     def run_chat_completion(self, model: str, messages: list, body: dict):
         return _items(int(messages[-1]["content"]))
+
+    def run_response(self, model: str, input_items: list, body: dict):
+        return _items(int(body["input"]))
 """
 
 
@@ -208,3 +211,19 @@ def test_run_stream_generator_is_closed_when_the_client_leaves(
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert marker.read_text() == "closed"
+
+
+def test_responses_stream_fails_with_a_500_before_its_first_chunk_and_with_events_midway(server) -> None:
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+    with pytest.raises(openai.InternalServerError) as caught:
+        client.responses.create(model="breaks", input="0", stream=True)
+    assert "broke after 0" in str(caught.value)
+    body = {"model": "breaks", "input": "2", "stream": True}
+    response = httpx.post(server.url + "/v1/responses", json=body, timeout=30)
+    assert response.status_code == 200
+    names = [name for name, _ in _events(response.text)]
+    assert names[:2] == ["response.created", "response.in_progress"]
+    assert names.count("response.output_text.delta") == 2
+    assert names[-2:] == ["error", "response.failed"]
+    failed = json.loads(_events(response.text)[-1][1])["response"]
+    assert failed["status"] == "failed" and "broke after 2" in failed["error"]["message"]
