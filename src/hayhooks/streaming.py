@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import queue
 import threading
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Generator, Iterable, Iterator
@@ -45,6 +46,8 @@ from hayhooks.stream_setup import (
 
 if TYPE_CHECKING:
     from haystack.dataclasses import StreamingChunk
+
+logger = logging.getLogger("hayhooks.streaming")
 
 
 # --- run_api streaming --------------------------------------------------------------------------------------------
@@ -130,6 +133,8 @@ def _forward_external(external: queue.Queue, channel: queue.SimpleQueue, done: t
                 channel.put(_External(external.get(timeout=_POLL)))
             except queue.Empty:
                 pass
+    except Exception:
+        logger.exception("Reading the external_event_queue failed; its events are no longer streamed")
     finally:
         channel.put(_FORWARDED)
 
