@@ -58,7 +58,7 @@ def test_sync_run_api_sees_its_own_request_context(serve) -> None:
 
 def test_timed_out_sync_run_keeps_its_slot_until_it_really_ends(serve) -> None:
     with serve(request_timeout=0.3, max_concurrent_runs=1, max_queued_runs=0) as client:
-        timed_out = client.post("/probe/run", json={"hold": 1.5})
+        timed_out = client.post("/probe/run", json={"hold": 3.0})
         assert timed_out.status_code == 504
         busy = client.post("/probe/run", json={})  # the first run still holds the only slot
         assert busy.status_code == 503
