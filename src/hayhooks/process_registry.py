@@ -7,24 +7,16 @@ reads and clears all of them, so such code keeps working.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
-from hayhooks.registry import Registry
-
-_registries: weakref.WeakSet[Registry] = weakref.WeakSet()
-
-
-def track(registry: Registry) -> None:
-    """Called by ``Registry()``: make ``registry`` visible through the process-wide view."""
-    _registries.add(registry)
+from hayhooks.registry import Registry, live_registries
 
 
 class ProcessRegistry:
     """A read/clear view over every live ``Registry`` of the process."""
 
     def _all(self) -> list[Registry]:
-        return list(_registries)
+        return live_registries()
 
     def get_names(self) -> list[str]:
         names: dict[str, None] = {}

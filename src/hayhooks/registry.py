@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,15 +60,15 @@ class DeployedPipeline:
 
 
 class Registry:
+    """What one server has deployed: one versioned entry per pipeline, swapped atomically."""
+
     def __init__(self) -> None:
         self._pipelines: dict[str, DeployedPipeline] = {}
         self._errors: dict[str, str] = {}
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self.version = 0
-        from hayhooks.process_registry import track  # the process-wide view Hayhooks 2.1.0 code reads
-
-        track(self)
+        _live.add(self)  # for the process-wide view that Hayhooks 2.1.0 code reads (``process_registry``)
 
     # --- reads ---------------------------------------------------------------------------------------------
     def get(self, name: str) -> DeployedPipeline | None:
@@ -125,3 +126,11 @@ class Registry:
                 listener(event, name)
             except Exception:  # a broken listener must not undo a deploy
                 logger.exception("Registry listener failed")
+
+
+_live: weakref.WeakSet[Registry] = weakref.WeakSet()
+
+
+def live_registries() -> list[Registry]:
+    """Every ``Registry`` alive in this process (each app has its own)."""
+    return list(_live)

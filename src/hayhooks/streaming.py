@@ -2,53 +2,52 @@
 
 ``streaming_generator`` (sync) and ``async_streaming_generator`` run a ``Pipeline``, an ``Agent`` or any component
 whose ``run`` takes a ``streaming_callback``, and yield each ``StreamingChunk`` as soon as the component emits it.
-Which pipeline components stream is chosen by the ``streaming_components`` argument, else the wrapper's (or YAML's)
-``streaming_components`` setting, else ``HAYHOOKS_STREAMING_COMPONENTS``: empty means the last streaming-capable
-component, ``all`` means every one, otherwise a comma-separated list of component names.
+Which components stream is described in ``hayhooks.stream_setup``. Both accept an ``external_event_queue``
+whose items (events, strings, dicts, chunks) are yielded, as they arrive, between the pipeline's chunks.
 
 Stopping early is cheap: closing the generator (the server does it when a client disconnects) cancels an async
-pipeline run, and makes a sync pipeline's thread stop at the next chunk it emits.
+pipeline run (unless ``shield_pipeline_task=True``), and makes a sync pipeline stop at the next chunk it emits.
+Sync pipelines run on the worker threads of ``hayhooks.executor``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
-import inspect
 import json
 import logging
 import queue
 import threading
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Generator, Iterable, Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from hayhooks import executor
+from hayhooks.stream_setup import (
+    ChunkHooks,
+    OnPipelineEnd,
+    OnReasoning,
+    OnToolCallEnd,
+    OnToolCallStart,
+    StreamingComponents,
+    bind_streaming_defaults,
+    check_target,
+    chunk_class,
+    default_spec,
+    find_all_streaming_components,
+    haystack_types,
+    is_async_capable,
+    is_pipeline,
+    parse_streaming_components,
+    pipeline_end_item,
+    pipeline_kwargs,
+    select_streaming_components,
+    with_callbacks,
+)
+
 if TYPE_CHECKING:
-    from haystack.dataclasses import ChatMessage, StreamingChunk
+    from haystack.dataclasses import StreamingChunk
 
 logger = logging.getLogger("hayhooks.streaming")
-
-StreamingComponents = list[str] | Literal["all"] | None
-CallbackReturn = Any  # an event, a string, None, or a list of events and strings
-OnToolCallStart = Callable[[str, str | None, str | None], CallbackReturn] | None
-OnToolCallEnd = Callable[[str, dict[str, Any], str, bool], CallbackReturn] | None
-OnPipelineEnd = Callable[[Any], Any] | None
-OnReasoning = Callable[[str, dict[str, Any] | None], CallbackReturn] | None
-
-
-@functools.cache
-def haystack_types() -> tuple[type[ChatMessage], type[StreamingChunk]]:
-    """Haystack's ``ChatMessage`` and ``StreamingChunk``, imported on first use: importing Haystack is most of a
-    bare server's startup time."""
-    from haystack.dataclasses import ChatMessage, StreamingChunk
-
-    return ChatMessage, StreamingChunk
-
-
-def _chunk_class() -> type[StreamingChunk]:
-    return haystack_types()[1]
 
 
 # --- run_api streaming --------------------------------------------------------------------------------------------
@@ -56,7 +55,7 @@ def chunk_text(item: Any) -> str:
     """The text a streamed item contributes: strings as is, ``StreamingChunk.content``, JSON for the rest."""
     if isinstance(item, str):
         return item
-    if isinstance(item, _chunk_class()):
+    if isinstance(item, chunk_class()):
         return item.content or ""
     if isinstance(item, bytes):
         return item.decode("utf-8", errors="replace")
@@ -89,197 +88,13 @@ class SSEStream:
         raise TypeError("This SSEStream wraps a sync generator; iterate it with 'for'.")
 
 
-def sse_event(item: Any) -> str:
-    text = chunk_text(item)
-    return "".join(f"data: {line}\n" for line in text.split("\n")) + "\n"
-
-
-# --- which components stream ----------------------------------------------------------------------------------------
-_UNSET: Any = object()
-_default_components: ContextVar[Any] = ContextVar("hayhooks_streaming_components", default=_UNSET)
-
-
-def bind_streaming_defaults(value: str | list[str] | None) -> contextvars.Token:
-    """Make ``value`` the default ``streaming_components`` for generators started in the current context.
-
-    The server binds the deployed pipeline's setting (or the server-wide one) before calling a wrapper method.
-    """
-    return _default_components.set(value)
-
-
-def parse_streaming_components(value: str | list[str] | None) -> StreamingComponents:
-    """``None``/``""`` -> ``None`` (last capable component), ``"all"`` -> ``"all"``, ``"a, b"`` -> ``["a", "b"]``."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lower() == "all":
-            return "all"
-        names = [part.strip() for part in text.split(",") if part.strip()]
-    else:
-        names = [str(part).strip() for part in value if str(part).strip()]
-        if len(names) == 1 and names[0].lower() == "all":
-            return "all"
-    return names or None
-
-
-def _default_spec() -> StreamingComponents:
-    value = _default_components.get()
-    if value is _UNSET:
-        try:
-            from hayhooks.settings import get_settings
-
-            value = get_settings().streaming_components
-        except Exception:  # a bad unrelated setting must not break streaming
-            value = None
-    return parse_streaming_components(value)
-
-
-def _accepts_streaming_callback(component: Any) -> bool:
-    sockets = getattr(component, "__haystack_input__", None)
-    if sockets is not None:
-        try:
-            return "streaming_callback" in sockets
-        except TypeError:
-            pass
-    run = getattr(component, "run", None)
-    if not callable(run):
-        return False
-    try:
-        return "streaming_callback" in inspect.signature(run).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def find_all_streaming_components(pipeline: Any) -> list[tuple[Any, str]]:
-    """``(component, name)`` of every component whose ``run`` accepts a ``streaming_callback``, in pipeline order."""
-    found = [(component, name) for name, component in pipeline.walk() if _accepts_streaming_callback(component)]
-    if not found:
-        raise ValueError("No streaming-capable components found in the pipeline")
-    return found
-
-
-def select_streaming_components(pipeline: Any, spec: StreamingComponents) -> list[tuple[Any, str]]:
-    capable = find_all_streaming_components(pipeline)
-    if spec is None:
-        return capable[-1:]
-    if spec == "all":
-        return capable
-    wanted = set(spec)
-    chosen = [(component, name) for component, name in capable if name in wanted]
-    missing = wanted - {name for _, name in chosen}
-    if missing:
-        logger.warning("streaming_components names no streaming-capable component: %s", ", ".join(sorted(missing)))
-    return chosen
-
-
-# --- what to run ----------------------------------------------------------------------------------------------------
-def _is_pipeline(target: Any) -> bool:
-    from haystack.core.pipeline.base import PipelineBase
-
-    return isinstance(target, PipelineBase)
-
-
-def _check_target(target: Any) -> None:
-    if _is_pipeline(target) or _accepts_streaming_callback(target):
-        return
-    raise ValueError(
-        f"Unsupported pipeline type: {type(target).__name__}. Pass a Haystack Pipeline, an Agent, or a component "
-        "whose run() accepts a streaming_callback."
-    )
-
-
-def _nested_data(pipeline: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """Pipeline inputs keyed by component, so callbacks can be added next to them (flat inputs are distributed)."""
-    if data and not all(isinstance(value, dict) for value in data.values()):
-        prepare = getattr(pipeline, "_prepare_component_input_data", None)
-        if prepare is not None:
-            return dict(prepare(data))
-    return dict(data)
-
-
-def _with_callbacks(pipeline: Any, data: dict[str, Any], callbacks: dict[str, Callable]) -> dict[str, Any]:
-    configured = _nested_data(pipeline, data)
-    for name, callback in callbacks.items():
-        configured[name] = {**configured.get(name, {}), "streaming_callback": callback}
-    return configured
-
-
-def _pipeline_kwargs(data: dict[str, Any], include_outputs_from: set[str] | None) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"data": data}
-    if include_outputs_from is not None:
-        kwargs["include_outputs_from"] = include_outputs_from
-    return kwargs
-
-
-def _is_async_capable(component: Any) -> bool:
-    return callable(getattr(component, "run_async", None))
-
-
-# --- callbacks on chunks --------------------------------------------------------------------------------------------
-def _as_items(result: Any) -> list[Any]:
-    if not result:
-        return []
-    return list(result) if isinstance(result, list) else [result]
-
-
-def _result_text(result: Any) -> str:
-    if isinstance(result, str):
-        return result
-    if isinstance(result, list):
-        return "".join(getattr(part, "text", None) or str(part) for part in result)
-    return str(result)
-
-
-@dataclass
-class _ChunkHooks:
-    on_tool_call_start: OnToolCallStart = None
-    on_tool_call_end: OnToolCallEnd = None
-    on_reasoning: OnReasoning = None
-
-    def __bool__(self) -> bool:
-        return bool(self.on_tool_call_start or self.on_tool_call_end or self.on_reasoning)
-
-    def items_before(self, chunk: Any) -> list[Any]:
-        """What the callbacks return for ``chunk``; their errors are logged, never break the stream."""
-        if not isinstance(chunk, _chunk_class()):
-            return []
-        items: list[Any] = []
-        try:
-            if self.on_tool_call_start and chunk.tool_calls:
-                for call in chunk.tool_calls:
-                    if call.tool_name:
-                        items += _as_items(self.on_tool_call_start(call.tool_name, call.arguments, call.id))
-            result = chunk.tool_call_result
-            if self.on_tool_call_end and result is not None:
-                origin, text = result.origin, _result_text(result.result)
-                items += _as_items(self.on_tool_call_end(origin.tool_name, origin.arguments, text, bool(result.error)))
-            if self.on_reasoning and chunk.reasoning is not None:
-                items += _as_items(self.on_reasoning(chunk.reasoning.reasoning_text, chunk.reasoning.extra or None))
-        except Exception:
-            logger.exception("A streaming callback (on_tool_call_start/on_tool_call_end/on_reasoning) failed")
-        return items
-
-
-def _pipeline_end_item(result: Any, on_pipeline_end: OnPipelineEnd) -> Any:
-    if on_pipeline_end is None:
-        return None
-    try:
-        value = on_pipeline_end(result)
-    except Exception:
-        logger.exception("on_pipeline_end callback failed")
-        return None
-    if isinstance(value, str):
-        return _chunk_class()(content=value) if value else None
-    return value
-
-
 # --- sync -----------------------------------------------------------------------------------------------------------
 class StreamCancelled(Exception):
     """Raised inside a pipeline's streaming callback once nobody reads the stream any more."""
 
 
 _END: Any = object()
+_FORWARDED: Any = object()  # the external queue's forwarder has stopped
 
 
 @dataclass
@@ -287,17 +102,50 @@ class _Failure:
     error: BaseException
 
 
+@dataclass
+class _External:
+    """An item of the external event queue: yielded as it is, without the chunk hooks."""
+
+    item: Any
+
+
 def _sync_run_args(target: Any, args: dict[str, Any], callback: Callable, spec: StreamingComponents) -> dict[str, Any]:
-    if not _is_pipeline(target):
+    if not is_pipeline(target):
         return {**args, "streaming_callback": callback}
     names = [name for _, name in select_streaming_components(target, spec)]
-    return _with_callbacks(target, args, dict.fromkeys(names, callback))
+    return with_callbacks(target, args, dict.fromkeys(names, callback))
 
 
 def _run_sync_target(target: Any, args: dict[str, Any], include_outputs_from: set[str] | None) -> Any:
-    if _is_pipeline(target):
-        return target.run(**_pipeline_kwargs(args, include_outputs_from))
+    if is_pipeline(target):
+        return target.run(**pipeline_kwargs(args, include_outputs_from))
     return target.run(**args)
+
+
+_POLL = 0.05  # seconds between the forwarder's checks that the stream still runs
+
+
+def _forward_external(external: queue.Queue, channel: queue.SimpleQueue, done: threading.Event) -> None:
+    """Move the external queue's items into the stream's channel until the pipeline has ended."""
+    try:
+        while not done.is_set():
+            try:
+                channel.put(_External(external.get(timeout=_POLL)))
+            except queue.Empty:
+                pass
+    except Exception:
+        logger.exception("Reading the external_event_queue failed; its events are no longer streamed")
+    finally:
+        channel.put(_FORWARDED)
+
+
+def _drain(external: queue.Queue | asyncio.Queue) -> Iterator[Any]:
+    """Items still in the external queue once the pipeline has ended (put there before the end, so not lost)."""
+    while True:
+        try:
+            yield external.get_nowait()
+        except (queue.Empty, asyncio.QueueEmpty):
+            return
 
 
 def streaming_generator(  # noqa: PLR0913
@@ -306,23 +154,27 @@ def streaming_generator(  # noqa: PLR0913
     pipeline_run_args: dict[str, Any] | None = None,
     on_tool_call_start: OnToolCallStart = None,
     on_tool_call_end: OnToolCallEnd = None,
-    on_pipeline_end: OnPipelineEnd = None,
     on_reasoning: OnReasoning = None,
+    on_pipeline_end: OnPipelineEnd = None,
     streaming_components: StreamingComponents | str = None,
     include_outputs_from: set[str] | None = None,
+    external_event_queue: queue.Queue[Any] | None = None,
 ) -> Generator[Any, None, None]:
-    """Run ``pipeline`` on a thread and yield its ``StreamingChunk``s as the streaming components emit them.
+    """Run ``pipeline`` on a worker thread and yield its ``StreamingChunk``s as the streaming components emit them.
 
     ``pipeline`` is a Haystack ``Pipeline``, an ``Agent`` or a component whose ``run`` accepts a
     ``streaming_callback``. Callback results (events or strings) are yielded just before the chunk that triggered
-    them; ``on_pipeline_end(result)`` may return a last string to stream. Pipeline errors are raised here.
-    Closing the generator early makes the pipeline stop at the next chunk it emits.
+    them; ``on_pipeline_end(result)`` may return a last string to stream. Items put on ``external_event_queue``
+    (a ``queue.Queue``, fed from any thread) are yielded as they arrive, unchanged; those still queued when the
+    pipeline ends are yielded before the generator ends. Pipeline errors are raised here. Closing the generator early
+    makes the pipeline stop at the next chunk it emits.
     """
-    _check_target(pipeline)
-    spec = parse_streaming_components(streaming_components) if streaming_components is not None else _default_spec()
+    check_target(pipeline)
+    spec = parse_streaming_components(streaming_components) if streaming_components is not None else default_spec()
     channel: queue.SimpleQueue[Any] = queue.SimpleQueue()
     stopped = threading.Event()
-    hooks = _ChunkHooks(on_tool_call_start, on_tool_call_end, on_reasoning)
+    ended = threading.Event()
+    hooks = ChunkHooks(on_tool_call_start, on_tool_call_end, on_reasoning)
 
     def callback(chunk: StreamingChunk) -> None:
         if stopped.is_set():
@@ -334,28 +186,44 @@ def streaming_generator(  # noqa: PLR0913
     def run() -> None:
         try:
             result = _run_sync_target(pipeline, run_args, include_outputs_from)
-            last = _pipeline_end_item(result, on_pipeline_end)
+            last = pipeline_end_item(result, on_pipeline_end)
             if last is not None:
                 channel.put(last)
             channel.put(_END)
         except BaseException as exc:  # noqa: BLE001 - handed to the reader
             channel.put(_Failure(exc))
+        finally:
+            ended.set()
 
-    context = contextvars.copy_context()
-    thread = threading.Thread(target=context.run, args=(run,), name="hayhooks-stream", daemon=True)
-    thread.start()
+    executor.submit(run)
+    if external_event_queue is not None:
+        executor.submit(_forward_external, external_event_queue, channel, ended)
+    forwarding = external_event_queue is not None
+    finished = False
     try:
         while True:
             item = channel.get()
             if item is _END:
-                break
-            if type(item) is _Failure:
+                finished = True
+                if not forwarding:
+                    break
+            elif item is _FORWARDED:
+                forwarding = False
+                if finished:
+                    break
+            elif type(item) is _External:
+                yield item.item
+            elif type(item) is _Failure:
                 raise item.error
-            if hooks:
-                yield from hooks.items_before(item)
-            yield item
+            else:
+                if hooks:
+                    yield from hooks.items_before(item)
+                yield item
+        if external_event_queue is not None:
+            yield from _drain(external_event_queue)
     finally:
         stopped.set()
+        ended.set()
 
 
 # --- async ----------------------------------------------------------------------------------------------------------
@@ -378,7 +246,7 @@ def _async_callbacks(
 ) -> dict[str, Callable]:
     callbacks: dict[str, Callable] = {}
     for component, name in select_streaming_components(pipeline, spec):
-        if _is_async_capable(component):
+        if is_async_capable(component):
             callbacks[name] = async_cb
         elif allow_sync:
             callbacks[name] = sync_cb
@@ -393,19 +261,27 @@ def _async_callbacks(
 
 def _start_async_run(
     target: Any, args: dict[str, Any], include_outputs_from: set[str] | None, async_cb: Callable, sync_cb: Callable
-) -> asyncio.Task:
-    if _is_pipeline(target):
+) -> asyncio.Future:
+    if is_pipeline(target):
         if callable(getattr(target, "run_async", None)):
-            return asyncio.ensure_future(target.run_async(**_pipeline_kwargs(args, include_outputs_from)))
-        return asyncio.ensure_future(asyncio.to_thread(target.run, **_pipeline_kwargs(args, include_outputs_from)))
-    if _is_async_capable(target):
+            return asyncio.ensure_future(target.run_async(**pipeline_kwargs(args, include_outputs_from)))
+        return asyncio.ensure_future(executor.run(target.run, **pipeline_kwargs(args, include_outputs_from)))
+    if is_async_capable(target):
         return asyncio.ensure_future(target.run_async(**args, streaming_callback=async_cb))
-    return asyncio.ensure_future(asyncio.to_thread(target.run, **args, streaming_callback=sync_cb))
+    return asyncio.ensure_future(executor.run(target.run, **args, streaming_callback=sync_cb))
 
 
-def _consume_outcome(task: asyncio.Task) -> None:
+def _consume_outcome(task: asyncio.Future) -> None:
     if not task.cancelled():
         task.exception()  # marks it retrieved: the reader already saw it, or nobody reads any more
+
+
+_SHIELDED: set[asyncio.Future] = set()  # pipeline tasks left running by a closed stream, referenced until done
+
+
+async def _forward_external_async(external: asyncio.Queue, chunks: asyncio.Queue) -> None:
+    while True:
+        chunks.put_nowait(_External(await external.get()))
 
 
 async def async_streaming_generator(  # noqa: PLR0913
@@ -414,53 +290,77 @@ async def async_streaming_generator(  # noqa: PLR0913
     pipeline_run_args: dict[str, Any] | None = None,
     on_tool_call_start: OnToolCallStart = None,
     on_tool_call_end: OnToolCallEnd = None,
-    on_pipeline_end: OnPipelineEnd = None,
     on_reasoning: OnReasoning = None,
+    on_pipeline_end: OnPipelineEnd = None,
     streaming_components: StreamingComponents | str = None,
     include_outputs_from: set[str] | None = None,
     allow_sync_streaming_callbacks: bool | Literal["auto"] = False,
+    external_event_queue: asyncio.Queue[Any] | None = None,
+    shield_pipeline_task: bool = False,
 ) -> AsyncGenerator[Any, None]:
     """Async version of ``streaming_generator``: runs the pipeline as a task on the current event loop.
 
     Streaming components need ``run_async`` (they get an async callback). Components with only a sync ``run``
-    are rejected unless ``allow_sync_streaming_callbacks`` is ``True`` or ``"auto"``: they then run on a thread
-    and hand chunks over thread-safely. Closing the generator early cancels the pipeline task.
+    are rejected unless ``allow_sync_streaming_callbacks`` is ``True`` or ``"auto"``: they then run on a worker
+    thread and hand chunks over thread-safely. ``external_event_queue`` (an ``asyncio.Queue``) works as in
+    ``streaming_generator``. Closing the generator early (or cancelling its consumer) cancels the pipeline task,
+    unless ``shield_pipeline_task=True``: the pipeline then runs to its end, its further chunks unread.
     """
-    _check_target(pipeline)
-    spec = parse_streaming_components(streaming_components) if streaming_components is not None else _default_spec()
+    check_target(pipeline)
+    spec = parse_streaming_components(streaming_components) if streaming_components is not None else default_spec()
     loop = asyncio.get_running_loop()
     chunks: asyncio.Queue[Any] = asyncio.Queue()
     stopped = threading.Event()
-    hooks = _ChunkHooks(on_tool_call_start, on_tool_call_end, on_reasoning)
+    hooks = ChunkHooks(on_tool_call_start, on_tool_call_end, on_reasoning)
 
     async def async_cb(chunk: StreamingChunk) -> None:
         chunks.put_nowait(chunk)
 
     sync_cb = _threadsafe_put(loop, chunks, stopped)
     args = dict(pipeline_run_args or {})
-    if _is_pipeline(pipeline):
+    if is_pipeline(pipeline):
         has_async_run = callable(getattr(pipeline, "run_async", None))
         allow = allow_sync_streaming_callbacks if has_async_run else True
         callbacks = _async_callbacks(pipeline, spec, allow, async_cb if has_async_run else sync_cb, sync_cb)
-        args = _with_callbacks(pipeline, args, callbacks)
+        args = with_callbacks(pipeline, args, callbacks)
     task = _start_async_run(pipeline, args, include_outputs_from, async_cb, sync_cb)
     task.add_done_callback(lambda _: chunks.put_nowait(_END))
+    forwarder = None
+    if external_event_queue is not None:
+        forwarder = asyncio.ensure_future(_forward_external_async(external_event_queue, chunks))
     try:
         while True:
             item = await chunks.get()
             if item is _END:
                 break
+            if type(item) is _External:
+                yield item.item
+                continue
             if hooks:
                 for extra in hooks.items_before(item):
                     yield extra
             yield item
-        last = _pipeline_end_item(task.result(), on_pipeline_end)
+        if forwarder is not None:
+            forwarder.cancel()
+        for item in _drain(chunks):  # forwarded just before the end
+            if type(item) is _External:
+                yield item.item
+        last = pipeline_end_item(task.result(), on_pipeline_end)
         if last is not None:
             yield last
+        if external_event_queue is not None:
+            for item in _drain(external_event_queue):
+                yield item
     finally:
-        stopped.set()
-        if not task.done():
-            task.cancel()
+        if forwarder is not None:
+            forwarder.cancel()
+        if shield_pipeline_task and not task.done():
+            _SHIELDED.add(task)
+            task.add_done_callback(_SHIELDED.discard)
+        else:
+            stopped.set()
+            if not task.done():
+                task.cancel()
         task.add_done_callback(_consume_outcome)
 
 
@@ -475,8 +375,8 @@ __all__ = [
     "bind_streaming_defaults",
     "chunk_text",
     "find_all_streaming_components",
+    "haystack_types",
     "parse_streaming_components",
     "select_streaming_components",
-    "sse_event",
     "streaming_generator",
 ]

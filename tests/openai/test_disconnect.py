@@ -20,7 +20,7 @@ RSS_SLACK_KB = 16 * 1024
 # Reads the server's count of streams still waiting for their first chunk (running streams defer to them).
 NEW_STREAMS = """
 from hayhooks import BasePipelineWrapper
-from hayhooks.server.openai.sse import _NewStreams
+from hayhooks.server.sse import NewStreams
 
 
 class PipelineWrapper(BasePipelineWrapper):
@@ -28,7 +28,7 @@ class PipelineWrapper(BasePipelineWrapper):
         self.pipeline = None
 
     def run_api(self) -> int:
-        return _NewStreams.waiting
+        return NewStreams.waiting
 """
 
 

@@ -345,11 +345,17 @@ def run_pipeline(
 
 
 def _print_run_response(response: httpx.Response) -> None:
+    import httpx  # loaded already: the response came through it
+
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "text/event-stream":
         output.stream_events(response.iter_lines())
     elif content_type.startswith("text/"):
-        output.stream_text(response.iter_text())
+        try:
+            output.stream_text(response.iter_text())
+        except httpx.RemoteProtocolError as exc:
+            message = "The stream was cut off before its end: the pipeline failed midway (see the server log)."
+            raise ClientError(message) from exc
     elif content_type.endswith("json"):
         body = json.loads(response.read() or b"null")
         output.show_result(body["result"] if isinstance(body, dict) and "result" in body else body)

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from hayhooks.cli.errors import ClientError
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -137,25 +139,40 @@ def stream_text(chunks: Iterable[str]) -> None:
         _write("\n")
 
 
-def sse_data(lines: Iterable[str]) -> Iterator[str]:
-    """The ``data`` of each Server-Sent Event (multi-line data joined with newlines)."""
-    data: list[str] = []
+def sse_events(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """``(event name, data)`` of each Server-Sent Event ("message" when unnamed; multi-line data joined)."""
+    name, data = "message", []
     for line in lines:
         if line == "":
             if data:
-                yield "\n".join(data)
-                data = []
+                yield name, "\n".join(data)
+            name, data = "message", []
+        elif line.startswith("event:"):
+            name = line[6:].strip()
         elif line.startswith("data:"):
             value = line[5:]
             data.append(value[1:] if value.startswith(" ") else value)
     if data:
-        yield "\n".join(data)
+        yield name, "\n".join(data)
+
+
+def _stream_error(data: str) -> str:
+    try:
+        detail = json.loads(data).get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    return str(detail or data or "the server reported an error")
 
 
 def stream_events(lines: Iterable[str]) -> None:
-    """Print SSE events as they arrive: text pieces run together, JSON objects each on their own line."""
+    """Print SSE events as they arrive: text pieces run together, JSON objects each on their own line. An
+    ``error`` event (the pipeline failed midway) raises ``ClientError``."""
     at_line_start = True
-    for data in sse_data(lines):
+    for event, data in sse_events(lines):
+        if event == "error":
+            if not at_line_start:
+                _write("\n")
+            raise ClientError(f"The stream failed midway: {_stream_error(data)}")
         if data == "[DONE]":
             continue
         if data.startswith(("{", "[")):

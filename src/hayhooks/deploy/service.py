@@ -13,11 +13,11 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hayhooks import executor
 from hayhooks.deploy import files as pf
 from hayhooks.deploy.errors import (
     DeployError,
@@ -284,11 +284,11 @@ class DeployService:
                 staged.append(self._stage(name, path))
             except Exception as exc:
                 errors[name] = _error_text(exc)
-        with ThreadPoolExecutor(self.settings.startup_deploy_workers, thread_name_prefix="hayhooks-deploy") as pool:
-            if staged:
-                errors[staged[0].name] = pool.submit(self._try_load_staged, staged[0]).result()
-            rest = staged[1:]
-            errors.update(zip([s.name for s in rest], pool.map(self._try_load_staged, rest), strict=True))
+        if staged:
+            errors[staged[0].name] = self._try_load_staged(staged[0])
+        rest = staged[1:]
+        loaded = executor.map_blocking(self._try_load_staged, rest, self.settings.startup_deploy_workers)
+        errors.update(zip([s.name for s in rest], loaded, strict=True))
         return {name: self._try_load(name, path) if errors[name] else None for name, path in entries.items()}
 
     def _remember_failure(self, name: str, path: Path) -> None:

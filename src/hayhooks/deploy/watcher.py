@@ -21,8 +21,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import watchfiles
-from anyio import to_thread
 
+from hayhooks import executor
 from hayhooks.deploy import files as pf
 from hayhooks.deploy.service import DeployService
 from hayhooks.deploy.sync import DirectorySync
@@ -97,8 +97,7 @@ class PipelineWatcher:
     # --- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> None:
         logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch at INFO
-        self._thread = threading.Thread(target=self._run, name="hayhooks-watcher", daemon=True)
-        self._thread.start()
+        self._thread = executor.spawn(self._run, "hayhooks-watcher")
         logger.info("Watching %s for pipeline changes", self.root)
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -108,14 +107,14 @@ class PipelineWatcher:
 
     async def aclose(self) -> None:
         """``stop`` from the event loop (the join happens off it)."""
-        await to_thread.run_sync(self.stop)
+        await executor.run(self.stop)
 
     # --- requests for names this worker lacks ----------------------------------------------------------------
     async def resolve_missing(self, name: str) -> DeployedPipeline | None:
         """Load ``name`` from the dir if it is there; concurrent requests for one name share one load."""
         future = self._pending.get(name)
         if future is None:
-            future = asyncio.ensure_future(to_thread.run_sync(self.sync.ensure, name))
+            future = asyncio.ensure_future(executor.run(self.sync.ensure, name))
             self._pending[name] = future
             future.add_done_callback(lambda _done: self._pending.pop(name, None))
         return await asyncio.shield(future)

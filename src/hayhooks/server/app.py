@@ -7,9 +7,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from anyio import to_thread
 from fastapi import FastAPI
 
+from hayhooks import executor
 from hayhooks.process import gc_tuning
 from hayhooks.registry import Registry
 from hayhooks.server import health
@@ -39,7 +39,7 @@ async def _startup_deploy(state: ServerState) -> None:
     await start_up(state)
     try:
         await asyncio.sleep(SETTLE_DELAY)
-        await to_thread.run_sync(gc_tuning.startup_finished)  # the process-level "startup finished" hook
+        await executor.run(gc_tuning.startup_finished)  # the process-level "startup finished" hook
     finally:
         gc_tuning.restore()  # cancelled (shutdown during the delay): still collect as configured
     state.registry.subscribe(gc_tuning.freeze_after_deploy)
@@ -101,7 +101,7 @@ def create_app_from_env() -> FastAPI:
 def __getattr__(name: str) -> object:
     from hayhooks.server.module_app import lazy_attribute
 
-    return lazy_attribute(name)
+    return lazy_attribute(name, create_app)
 
 
 def __dir__() -> list[str]:

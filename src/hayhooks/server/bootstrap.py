@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from anyio import to_thread
-
+from hayhooks import executor
 from hayhooks.addresses import is_loopback
 from hayhooks.deploy.service import DeployService
 from hayhooks.logging_config import configure_logging
@@ -48,7 +47,7 @@ async def start_up(state: ServerState) -> None:
         level = logging.INFO if is_loopback(state.settings.host) else logging.WARNING
         logger.log(level, "CORS allows every origin, method and header; set HAYHOOKS_CORS_ALLOW_ORIGINS in production.")
     try:
-        state.startup_report = await to_thread.run_sync(state.deployer.deploy_directory)
+        state.startup_report = await executor.run(state.deployer.deploy_directory)
     except Exception:
         logger.exception("Startup deploy failed")
     finally:

@@ -39,9 +39,10 @@ from typing import Any
 import anyio
 from starlette.responses import JSONResponse
 
+from hayhooks import executor
 from hayhooks.context import get_request_context
 from hayhooks.registry import DeployedPipeline, Registry
-from hayhooks.server import metrics, threads
+from hayhooks.server import metrics
 from hayhooks.settings import Settings
 
 _GATE_KEY = "run_gate"
@@ -237,9 +238,9 @@ async def _run_async(gate: RunGate, call: Awaitable[Any], deadline: float | None
 
 async def _run_sync(gate: RunGate, call: Callable[[], Any], deadline: float | None) -> Any:
     """On a worker thread. The slot is freed when the call really ends: a sync call cannot be interrupted, so
-    one whose caller timed out or went away keeps its slot until it returns (see ``threads.Job``)."""
+    one whose caller timed out or went away keeps its slot until it returns (see ``hayhooks.executor``)."""
     started = time.perf_counter()
-    job = threads.start(threads.Job(call, on_end=lambda: gate.release(time.perf_counter() - started)))
+    job = executor.start(executor.Job(call, on_end=lambda: gate.release(time.perf_counter() - started)))
     if deadline is None:
         return await job.result()
     with anyio.CancelScope(deadline=deadline) as scope:

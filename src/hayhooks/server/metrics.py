@@ -17,7 +17,6 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from anyio import to_thread
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -32,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hayhooks import executor
 from hayhooks.context import RequestContext
 from hayhooks.registry import Registry
 from hayhooks.server.middleware.routes import route_kind, route_path, run_route_pipeline
@@ -129,7 +129,7 @@ def _exposition() -> bytes:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    body = await to_thread.run_sync(_exposition) if MULTIPROCESS else _exposition()
+    body = await executor.run(_exposition) if MULTIPROCESS else _exposition()
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

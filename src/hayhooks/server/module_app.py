@@ -10,6 +10,7 @@ process, so importing ``hayhooks.server.app`` stays cheap and each worker builds
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,14 +20,12 @@ _app: FastAPI | None = None
 _lock = threading.Lock()
 
 
-def module_app() -> FastAPI:
-    """This process's app, built from the environment the first time it is asked for."""
+def module_app(create_app: Callable[[], FastAPI]) -> FastAPI:
+    """This process's app, built with ``create_app`` (settings from the environment) the first time it is asked for."""
     global _app
     if _app is None:
         with _lock:
             if _app is None:
-                from hayhooks.server.app import create_app
-
                 _app = create_app()
     return _app
 
@@ -35,9 +34,9 @@ def module_app() -> FastAPI:
 LAZY_NAMES = ("app", "run_app")
 
 
-def lazy_attribute(name: str) -> object:
+def lazy_attribute(name: str, create_app: Callable[[], FastAPI]) -> object:
     if name == "app":
-        return module_app()
+        return module_app(create_app)
     if name == "run_app":
         from hayhooks.process import run_app
 

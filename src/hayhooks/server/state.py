@@ -11,9 +11,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from anyio import to_thread
 from starlette.requests import Request
 
+from hayhooks import executor
 from hayhooks.deploy.service import DeployService, StartupReport
 from hayhooks.registry import DeployedPipeline, Registry
 from hayhooks.settings import Settings
@@ -60,7 +60,7 @@ class ServerState:
         if self.ready.is_set():
             return
         if not self.lifespan_started:
-            await to_thread.run_sync(self.deploy_without_lifespan)
+            await executor.run(self.deploy_without_lifespan)
             return
         await self.ready.wait()
 

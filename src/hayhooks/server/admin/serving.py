@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from anyio import to_thread
-
+from hayhooks import executor
 from hayhooks.deploy import files as pf
 from hayhooks.deploy.errors import PipelineNotFoundError
 from hayhooks.registry import DeployedPipeline
@@ -35,7 +34,7 @@ async def deploy_files(state: ServerState, request: DeployFilesRequest) -> Deplo
         skip_mcp=request.skip_mcp,
         description=request.description,
     )
-    response = deploy_response(await to_thread.run_sync(deploy))
+    response = deploy_response(await executor.run(deploy))
     skipped = pf.skipped_files(request.files)  # the names were checked by the deploy
     response.skipped_files = [SkippedFile(path=path, reason=reason) for path, reason in skipped.items()]
     return response
@@ -51,11 +50,11 @@ async def deploy_yaml(state: ServerState, request: DeployYamlRequest) -> DeployR
         description=request.description,
         skip_mcp=request.skip_mcp,
     )
-    return deploy_response(await to_thread.run_sync(deploy))
+    return deploy_response(await executor.run(deploy))
 
 
 async def undeploy(state: ServerState, name: str) -> None:
-    await to_thread.run_sync(state.deployer.undeploy, name)
+    await executor.run(state.deployer.undeploy, name)
 
 
 def pipeline_info(state: ServerState, pipeline: DeployedPipeline) -> PipelineInfo:

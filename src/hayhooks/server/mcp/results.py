@@ -13,10 +13,10 @@ from collections.abc import AsyncIterable, Iterable
 from typing import Any
 
 import pydantic_core
-from anyio import to_thread
 from mcp import types
 from starlette.responses import Response, StreamingResponse
 
+from hayhooks import executor
 from hayhooks.streaming import SSEStream, chunk_text
 
 
@@ -47,7 +47,7 @@ async def _drain(stream: Any) -> str:
     if isinstance(stream, AsyncIterable):
         return "".join([chunk_text(item) async for item in stream])
     # Sync generators usually block on a pipeline running elsewhere: never iterate them on the event loop.
-    return await to_thread.run_sync(_drain_sync, stream)
+    return await executor.run(_drain_sync, stream)
 
 
 def _is_stream(value: Any) -> bool:

@@ -1,18 +1,15 @@
 """Chat Completions output: ``chat.completion.chunk`` SSE frames, and the ``chat.completion`` object.
 
-Frames are built by string concatenation around a per-stream prefix computed once; only the delta's text goes
-through the (C-accelerated) JSON string encoder. No model object is built per chunk.
+Frames come from ``hayhooks.server.frames``: a delta frame is a template built once per stream and kind of delta,
+so a chunk only encodes its own text. No model object is built per chunk.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from hayhooks.server.frames import DONE_FRAME, SLOT, FrameTemplate, data_frame
 from hayhooks.server.openai.items import ItemVisitor, ToolCallBuilder, ToolDelta
-
-encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
-DONE_FRAME = "data: [DONE]\n\n"
 
 
 def tool_delta_json(delta: ToolDelta) -> dict[str, Any]:
@@ -30,9 +27,12 @@ def tool_delta_json(delta: ToolDelta) -> dict[str, Any]:
     return entry
 
 
+def error_payload(message: str, code: str = "pipeline_error") -> dict[str, Any]:
+    return {"error": {"message": message, "type": "server_error", "param": None, "code": code}}
+
+
 def error_frame(message: str, code: str = "pipeline_error") -> str:
-    payload = {"error": {"message": message, "type": "server_error", "param": None, "code": code}}
-    return "data: " + json.dumps(payload, ensure_ascii=False) + "\n\n"
+    return data_frame(error_payload(message, code))
 
 
 class ChatStreamEncoder(ItemVisitor):
@@ -40,46 +40,56 @@ class ChatStreamEncoder(ItemVisitor):
 
     def __init__(self, completion_id: str, model: str, created: int, include_usage: bool = False) -> None:
         super().__init__()
-        self._prefix = (
-            f'data: {{"id":{encode_string(completion_id)},"object":"chat.completion.chunk","created":{created},'
-            f'"model":{encode_string(model)},'
-        )
-        self._open = self._prefix + '"choices":[{"index":0,"delta":{'
-        self._close = '},"logprobs":null,"finish_reason":null}]}\n\n'
-        self._role = '"role":"assistant",'
+        self._head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
+        self._templates: dict[str, FrameTemplate] = {}  # per delta field, once the role was sent
+        self._text_template: FrameTemplate | None = None
+        self._role_pending = True
         self._include_usage = include_usage
         self._ended_with_tools = False
 
-    def _delta(self, body: str) -> str:
-        role, self._role = self._role, ""
-        return self._open + role + body + self._close
+    def _chunk_payload(self, delta: dict[str, Any], finish_reason: Any = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return {**self._head, "choices": [choice]}
+
+    def _delta(self, field: str, value: Any) -> str:
+        if self._role_pending:
+            self._role_pending = False
+            return FrameTemplate(self._chunk_payload({"role": "assistant", field: SLOT})).fill(value)
+        return self._template(field).fill(value)
+
+    def _template(self, field: str) -> FrameTemplate:
+        template = self._templates.get(field)
+        if template is None:
+            template = self._templates[field] = FrameTemplate(self._chunk_payload({field: SLOT}))
+        return template
 
     def on_text(self, text: str) -> str:
         self._ended_with_tools = False
-        return self._delta('"content":' + encode_string(text))
+        template = self._text_template
+        if template is None:
+            if self._role_pending:
+                return self._delta("content", text)
+            template = self._text_template = self._template("content")
+        return template.fill_text(text)
 
     def on_reasoning(self, text: str) -> str:
-        return self._delta('"reasoning_content":' + encode_string(text))
+        return self._delta("reasoning_content", text)
 
     def on_tool_calls(self, deltas: list[ToolDelta]) -> str:
         self._ended_with_tools = True
-        calls = json.dumps([tool_delta_json(delta) for delta in deltas], ensure_ascii=False)
-        return self._delta('"tool_calls":' + calls)
+        return self._delta("tool_calls", [tool_delta_json(delta) for delta in deltas])
 
     def on_event(self, event: dict[str, Any]) -> str:
-        return "data: " + json.dumps({"event": event}, ensure_ascii=False, default=str) + "\n\n"
+        return data_frame({"event": event})
 
     def finish(self) -> str:
         """Last chunk with ``finish_reason``, the usage chunk when asked for and known, then ``[DONE]``."""
         reason = self.finish_reason or ("tool_calls" if self._ended_with_tools else "stop")
-        role = self._role.rstrip(",")
-        self._role = ""
-        frames = [
-            self._prefix + '"choices":[{"index":0,"delta":{' + role + '},"logprobs":null,'
-            f'"finish_reason":"{reason}"}}]}}\n\n'
-        ]
+        delta = {"role": "assistant"} if self._role_pending else {}
+        self._role_pending = False
+        frames = [data_frame(self._chunk_payload(delta, reason))]
         if self._include_usage and self.usage is not None:
-            frames.append(self._prefix + '"choices":[],"usage":' + json.dumps(self.usage) + "}\n\n")
+            frames.append(data_frame({**self._head, "choices": [], "usage": self.usage}))
         frames.append(DONE_FRAME)
         return "".join(frames)
 

@@ -3,18 +3,17 @@
 A stream is ``response.created``, ``response.in_progress``, then one output item at a time (an assistant
 ``message`` with ``output_text`` deltas, a ``function_call`` with argument deltas, or a ``reasoning`` summary),
 each opened with ``response.output_item.added`` and closed with ``.done`` events, and ``response.completed``
-(``error`` + ``response.failed`` when the pipeline fails). Text deltas use a per-item prefix built once.
+(``error`` + ``response.failed`` when the pipeline fails). Frames come from ``hayhooks.server.frames``; text
+deltas use a per-item template built once.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
+from hayhooks.server.frames import SLOT, FrameTemplate, data_frame
 from hayhooks.server.openai.items import ItemVisitor, ToolDelta
-
-encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 ID_PREFIXES = {"message": "msg", "reasoning": "rs", "function_call": "fc"}
 
@@ -41,7 +40,7 @@ class _Item:
         self.call_id = (tool.id if tool else None) or f"call_{uuid.uuid4().hex[:24]}"
         self.name = (tool.name if tool else None) or ""
         self.parts: list[str] = []
-        self.delta_prefix = ""
+        self.delta: FrameTemplate | None = None
 
     @property
     def text(self) -> str:
@@ -69,9 +68,9 @@ class _Item:
         }
 
 
-def _delta_prefix(event: str, item: _Item, position: str) -> str:
-    head = f'event: {event}\ndata: {{"type":"{event}","item_id":"{item.id}","output_index":{item.index},'
-    return head + position + '"delta":'
+def _delta_template(event: str, item: _Item, position: dict[str, Any]) -> FrameTemplate:
+    payload = {"type": event, **item.where, **position, "delta": SLOT, "sequence_number": SLOT}
+    return FrameTemplate(payload, event)
 
 
 class ResponsesEncoder(ItemVisitor):
@@ -88,7 +87,7 @@ class ResponsesEncoder(ItemVisitor):
     def _event(self, kind: str, **fields: Any) -> str:
         payload = {"type": kind, **fields, "sequence_number": self._sequence}
         self._sequence += 1
-        return f"event: {kind}\ndata: " + json.dumps(payload, ensure_ascii=False, default=str) + "\n\n"
+        return data_frame(payload, kind)
 
     def response_object(self, status: str, error: dict[str, Any] | None = None) -> dict[str, Any]:
         body, final = self.body, status != "in_progress"
@@ -123,11 +122,12 @@ class ResponsesEncoder(ItemVisitor):
         item = self._item = _Item(kind, len(self.output), tool)
         frames += self._event("response.output_item.added", output_index=item.index, item=item.as_json("in_progress"))
         if kind == "message":
-            item.delta_prefix = _delta_prefix("response.output_text.delta", item, '"content_index":0,"logprobs":[],')
+            position = {"content_index": 0, "logprobs": []}
+            item.delta = _delta_template("response.output_text.delta", item, position)
             part = {"type": "output_text", "text": "", "annotations": []}
             frames += self._event("response.content_part.added", **item.where, content_index=0, part=part)
         elif kind == "reasoning":
-            item.delta_prefix = _delta_prefix("response.reasoning_summary_text.delta", item, '"summary_index":0,')
+            item.delta = _delta_template("response.reasoning_summary_text.delta", item, {"summary_index": 0})
             part = {"type": "summary_text", "text": ""}
             frames += self._event("response.reasoning_summary_part.added", **item.where, summary_index=0, part=part)
         return frames
@@ -156,11 +156,11 @@ class ResponsesEncoder(ItemVisitor):
         if item is None or item.kind != kind:
             frames = self._open(kind)
             item = self._item
-        assert item is not None
+        assert item is not None and item.delta is not None
         item.parts.append(text)
         sequence = self._sequence
         self._sequence += 1
-        return frames + item.delta_prefix + encode_string(text) + ',"sequence_number":' + str(sequence) + "}\n\n"
+        return frames + item.delta.fill_text_number(text, sequence)
 
     # --- ItemVisitor -------------------------------------------------------------------------------------------
     def on_text(self, text: str) -> str:

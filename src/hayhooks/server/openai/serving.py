@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from anyio import to_thread
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
+from hayhooks import executor
 from hayhooks.context import current_headers
 from hayhooks.registry import DeployedPipeline
 from hayhooks.server.errors import error_detail
@@ -35,10 +35,8 @@ from hayhooks.server.openai.protocol import (
     now,
 )
 from hayhooks.server.openai.responses_frames import ResponsesEncoder
-from hayhooks.server.openai.sse import (
-    FrameSink,
-    Producer,
-    SSEResponse,
+from hayhooks.server.sse import FrameSink, Producer, StreamResponse
+from hayhooks.server.sse_producers import (
     StreamEncoder,
     already_started,
     call_then_stream,
@@ -139,7 +137,7 @@ async def _call(pipeline: DeployedPipeline, dispatch: Dispatch, kwargs: dict[str
     method, kwargs = _method(pipeline, dispatch, kwargs)
     if method == dispatch.async_method:
         return await getattr(wrapper, method)(**kwargs)
-    return await to_thread.run_sync(functools.partial(getattr(wrapper, method), **kwargs))
+    return await executor.run(getattr(wrapper, method), **kwargs)
 
 
 async def run_collected(
@@ -164,10 +162,12 @@ async def run_streamed(
     kwargs: dict[str, Any],
     encoder: StreamEncoder,
     opening: str = "",
-) -> SSEResponse:
+) -> StreamResponse:
     """Call the wrapper and stream its answer; the pipeline's run slot is held until the stream ends.
 
-    A sync method runs on a stream thread that goes on to iterate the generator it returns.
+    A sync method runs on a stream thread that goes on to iterate the generator it returns. A failure before the
+    first chunk is answered with OpenAI's error shape and status; a failure midway ends the stream with the
+    encoder's error frame.
     """
     _bind_streaming_defaults(state, pipeline)
     slot = run_slot(pipeline, state.settings)
@@ -190,7 +190,15 @@ async def run_streamed(
     async def release() -> None:
         await slot.__aexit__(None, None, None)
 
-    return SSEResponse(producer, sink=sink, opening=opening, on_close=release)
+    def on_error(exc: BaseException) -> Response:
+        failure = _failure(state, pipeline, exc) if isinstance(exc, Exception) else exc
+        if isinstance(failure, RunLimitError):
+            return limit_error_response(failure)
+        if isinstance(failure, OpenAIError):
+            return failure.response()
+        return error_response(str(failure) or type(failure).__name__, 500, "pipeline_error")
+
+    return StreamResponse(producer, sink=sink, opening=opening, on_close=release, on_error=on_error)
 
 
 # --- shaping the result ---------------------------------------------------------------------------------------------
@@ -230,7 +238,7 @@ async def collect(result: Any, visitor: ItemVisitor) -> None:
         async for item in result:
             visitor.feed(item)
     elif _is_sync_stream(result):
-        await to_thread.run_sync(_collect_sync, result, visitor)
+        await executor.run(_collect_sync, result, visitor)
     else:
         for value in _values(result):
             visitor.feed(value)
@@ -308,7 +316,7 @@ async def upload_file(
             if inspect.iscoroutinefunction(method):
                 result = await method(filename, content_type, content, purpose)
             else:
-                result = await to_thread.run_sync(method, filename, content_type, content, purpose)
+                result = await executor.run(method, filename, content_type, content, purpose)
         except Exception as exc:
             raise _failure(state, pipeline, exc) from exc
         return _file_object(result, defaults)

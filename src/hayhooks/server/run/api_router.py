@@ -43,7 +43,7 @@ async def run_pipeline(request: Request) -> Response:
         logger.exception("Pipeline '%s' failed", name)
         detail = f"Pipeline '{name}' failed: {error_detail(exc, state.settings.show_tracebacks)}"
         return JSONResponse({"detail": detail}, status_code=500)
-    return build_response(result)
+    return build_response(result, pipeline, state.settings)
 
 
 routes = [Route(RUN_PATH, run_pipeline, methods=["POST"], include_in_schema=False)]

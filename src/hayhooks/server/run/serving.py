@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from hayhooks.context import current_headers
 from hayhooks.registry import DeployedPipeline
+from hayhooks.server.errors import error_detail
+from hayhooks.server.frames import data_frame, text_frame
 from hayhooks.server.limits import run_limited
 from hayhooks.server.run.protocol import encode_result
+from hayhooks.server.sse import StreamResponse
+from hayhooks.server.sse_producers import from_async, from_sync
 from hayhooks.settings import Settings
 from hayhooks.signature import HEADERS_PARAM
-from hayhooks.streaming import SSEStream, bind_streaming_defaults, chunk_text, sse_event
+from hayhooks.streaming import SSEStream, bind_streaming_defaults, chunk_text
 
 logger = logging.getLogger("hayhooks.run")
 
@@ -36,36 +39,6 @@ async def call_run_api(pipeline: DeployedPipeline, kwargs: dict[str, Any], setti
     return await run_limited(pipeline, settings, func, **kwargs)
 
 
-def _without_events(render: Callable[[Any], str]) -> Callable[[Any], str]:
-    """UI events (``PipelineEvent``, ...) have no place in a ``/run`` stream: skipped (as Hayhooks 2.1.0 does),
-    with a warning; they belong to the OpenAI chat endpoints."""
-
-    def rendered(item: Any) -> str:
-        if callable(getattr(item, "to_event_dict", None)):
-            logger.warning("A UI event was streamed from run_api; skipped (UI events go to the chat endpoints).")
-            return ""
-        return render(item)
-
-    return rendered
-
-
-def _iterate(stream: Any, render) -> Iterator[str] | AsyncIterator[str]:  # type: ignore[no-untyped-def]
-    render = _without_events(render)
-    if inspect.isasyncgen(stream) or hasattr(stream, "__aiter__"):
-
-        async def render_async() -> AsyncIterator[str]:
-            async for item in stream:
-                yield render(item)
-
-        return render_async()
-
-    def render_sync() -> Iterator[str]:
-        for item in stream:
-            yield render(item)
-
-    return render_sync()
-
-
 class JSONBytesResponse(Response):
     """Already-encoded JSON; its two headers are built directly (Starlette's generic header logic is skipped)."""
 
@@ -78,15 +51,55 @@ class JSONBytesResponse(Response):
         self.raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
 
 
-def build_response(result: Any) -> Response:
+class RunStreamEncoder:
+    """A ``run_api`` stream's items as SSE ``data:`` events, or as plain text.
+
+    A failure midway is an ``event: error`` whose data is ``{"detail": ...}`` (SSE); plain text has no error form.
+    """
+
+    def __init__(self, pipeline_name: str, sse: bool) -> None:
+        self._name = pipeline_name
+        self._sse = sse
+
+    def feed(self, item: Any) -> str:
+        if callable(getattr(item, "to_event_dict", None)):  # UI events belong to the chat endpoints (as in 2.1.0)
+            logger.warning("A UI event was streamed from run_api; skipped (UI events go to the chat endpoints).")
+            return ""
+        text = chunk_text(item)
+        if self._sse:
+            return text_frame(text)
+        return text
+
+    def finish(self) -> str:
+        return ""
+
+    def error(self, message: str) -> str:
+        if not self._sse:
+            return ""
+        return data_frame({"detail": f"Pipeline '{self._name}' failed: {message}"}, "error")
+
+
+def _stream_response(stream: Any, pipeline: DeployedPipeline, settings: Settings | None, sse: bool) -> Response:
+    encoder = RunStreamEncoder(pipeline.name, sse)
+    is_async = inspect.isasyncgen(stream) or hasattr(stream, "__aiter__")
+    producer = from_async(stream, encoder) if is_async else from_sync(stream, encoder)
+    show_tracebacks = settings.show_tracebacks if settings is not None else False
+
+    def on_error(exc: BaseException) -> Response:
+        detail = f"Pipeline '{pipeline.name}' failed: {error_detail(exc, show_tracebacks)}"
+        return JSONResponse({"detail": detail}, status_code=500)
+
+    media_type = "text/event-stream" if sse else "text/plain"
+    return StreamResponse(producer, media_type=media_type, on_error=on_error)
+
+
+def build_response(result: Any, pipeline: DeployedPipeline, settings: Settings | None = None) -> Response:
+    """The HTTP answer for ``run_api``'s return value: a response as is, a stream (SSE for ``SSEStream``, plain
+    text for a generator), or JSON."""
     if isinstance(result, Response):
         return result
     if isinstance(result, SSEStream):
-        return StreamingResponse(
-            _iterate(result.stream, sse_event),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return _stream_response(result.stream, pipeline, settings, sse=True)
     if inspect.isgenerator(result) or inspect.isasyncgen(result):
-        return StreamingResponse(_iterate(result, chunk_text), media_type="text/plain")
+        return _stream_response(result, pipeline, settings, sse=False)
     return JSONBytesResponse(encode_result(result))
