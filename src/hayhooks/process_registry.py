@@ -54,4 +54,4 @@ class ProcessRegistry:
 
 registry = ProcessRegistry()
 
-__all__ = ["ProcessRegistry", "registry", "track"]
+__all__ = ["ProcessRegistry", "registry"]
