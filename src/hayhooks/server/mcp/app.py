@@ -39,10 +39,11 @@ def _cors(settings: Settings) -> Middleware:
     )
 
 
-def create_mcp_app(settings: Settings) -> Starlette:
+def create_mcp_app(settings: Settings, *, json_response: bool = False, debug: bool = False) -> Starlette:
+    """``json_response``: Streamable HTTP answers with one JSON body instead of an SSE stream."""
     state = build_state(settings)
     service = create_mcp_service(state)
-    transports = HTTPTransports(service, bind_host=settings.mcp_host)
+    transports = HTTPTransports(service, bind_host=settings.mcp_host, json_response=json_response)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -58,15 +59,16 @@ def create_mcp_app(settings: Settings) -> Starlette:
         routes=[Route("/status", status, methods=["GET"]), *transports.routes()],
         middleware=[_cors(settings)],
         lifespan=lifespan,
+        debug=debug,
     )
     app.state.hayhooks = state
     app.state.mcp_service = service
     return app
 
 
-def serve_http(settings: Settings) -> None:
+def serve_http(settings: Settings, *, json_response: bool = False, debug: bool = False) -> None:
     uvicorn.run(
-        create_mcp_app(settings),
+        create_mcp_app(settings, json_response=json_response, debug=debug),
         host=settings.mcp_host,
         port=settings.mcp_port,
         log_config=None,

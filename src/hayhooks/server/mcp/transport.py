@@ -61,14 +61,20 @@ class SSEEndpoint:
 
 
 class HTTPTransports:
-    def __init__(self, service: MCPService, *, bind_host: str, stateless: bool = False) -> None:
+    def __init__(
+        self, service: MCPService, *, bind_host: str, stateless: bool = False, json_response: bool = False
+    ) -> None:
         settings = service.state.settings
         security = security_settings(settings, bind_host)
         max_body = int(settings.max_request_body_mb * 1024 * 1024)
         self.service = service
         # Stateless when several workers share a port: a session started on one worker is unknown to the others.
         self.session_manager = StreamableHTTPSessionManager(
-            app=service.server, stateless=stateless, security_settings=security, max_request_body_size=max_body
+            app=service.server,
+            stateless=stateless,
+            json_response=json_response,
+            security_settings=security,
+            max_request_body_size=max_body,
         )
         self.sse = SseServerTransport(SSE_MESSAGES_PATH, security_settings=security, max_request_body_size=max_body)
 
