@@ -18,7 +18,7 @@ class _OpenAIRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class ChatCompletionRequest(_OpenAIRequest):
+class ChatRequest(_OpenAIRequest):
     model: str = Field(..., description="Name of the deployed pipeline.")
     messages: list[dict[str, Any]] = Field(..., description="Conversation in OpenAI's message format.")
     stream: bool = Field(False, description="Stream `chat.completion.chunk` Server-Sent Events.")
@@ -29,7 +29,7 @@ class ChatCompletionRequest(_OpenAIRequest):
         return bool(self.stream_options and self.stream_options.get("include_usage"))
 
 
-class ResponsesRequest(_OpenAIRequest):
+class ResponseRequest(_OpenAIRequest):
     model: str = Field(..., description="Name of the deployed pipeline.")
     input: str | list[dict[str, Any]] | None = Field(None, description="Text, or a list of input items.")
     instructions: str | None = None
@@ -52,9 +52,15 @@ class ModelObject(BaseModel):
     name: str
 
 
-class ModelList(BaseModel):
+class ModelsResponse(BaseModel):
     object: str = "list"
     data: list[ModelObject]
+
+
+# Schema names as Hayhooks 2.1.0 publishes them in /openapi.json; the longer names stay for our own code.
+ChatCompletionRequest = ChatRequest
+ResponsesRequest = ResponseRequest
+ModelList = ModelsResponse
 
 
 class FileObject(BaseModel):
@@ -80,15 +86,33 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+_DASHED_IDS = frozenset({"chatcmpl", "file"})  # OpenAI's own ids: chatcmpl-..., file-...; resp_..., msg_...
+
+
 def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex}" if prefix == "chatcmpl" else f"{prefix}_{uuid.uuid4().hex}"
+    separator = "-" if prefix in _DASHED_IDS else "_"
+    return f"{prefix}{separator}{uuid.uuid4().hex}"
 
 
 def now() -> int:
     return int(time.time())
 
 
-ERROR_TYPES = {400: "invalid_request_error", 404: "invalid_request_error", 422: "invalid_request_error"}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "invalid_request_error",
+    404: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "requests",
+}
+_ERROR_CODES = {401: "invalid_api_key", 413: "request_too_large", 429: "rate_limit_exceeded"}
+
+
+def error_code(status: int) -> str | None:
+    """OpenAI's ``code`` for an HTTP status the server itself decides (not a pipeline's own error)."""
+    return _ERROR_CODES.get(status)
 
 
 def error_body(message: str, status: int, code: str | None = None, param: str | None = None) -> dict[str, Any]:
