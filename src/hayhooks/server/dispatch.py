@@ -65,6 +65,18 @@ def endpoint_app(endpoint: Endpoint, show_tracebacks: bool) -> ASGIApp:
     return app
 
 
+def accept_prefixed_path(scope: Scope, root_path: str) -> None:
+    """Serve ``/api/status`` as well as ``/status`` under root path ``/api`` (a proxy that keeps the prefix).
+
+    uvicorn (``--root-path``) puts the root path in front of every request path, so a request that already
+    carries it arrives as ``/api/api/status``: drop the repeated prefix.
+    """
+    path: str = scope["path"]
+    doubled = root_path + root_path
+    if path.startswith(doubled) and path[len(doubled) : len(doubled) + 1] in ("/", ""):
+        scope["path"] = path[len(root_path) :]
+
+
 class HotPathDispatcher:
     def __init__(
         self, framework: ASGIApp, run: ASGIApp | None, exact: dict[str, ASGIApp], mounted_roots: Container[str]
@@ -98,6 +110,8 @@ class HayhooksApp(FastAPI):
     _framework_telemetry: bool | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.root_path and scope["type"] in ("http", "websocket"):
+            accept_prefixed_path(scope, self.root_path.rstrip("/"))
         if scope["type"] == "http" and not self._telemetry_on():
             # FastAPI asks the OpenTelemetry providers on every request whether to trace it; unless one is
             # configured (checked once, on the first request) that is pure overhead, so go straight in.
