@@ -15,12 +15,13 @@ import logging
 from collections.abc import AsyncIterator
 
 from mcp.server.sse import SseServerTransport
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from hayhooks.server.app import is_loopback
+from hayhooks.server.mcp.sdk import StreamableHTTPApp
 from hayhooks.server.mcp.server import HayhooksMCPServer, MCPService
 from hayhooks.settings import Settings
 
@@ -80,7 +81,7 @@ class HTTPTransports:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route(STREAMABLE_HTTP_PATH, StreamableHTTPASGIApp(self.session_manager), include_in_schema=False),
+            Route(STREAMABLE_HTTP_PATH, StreamableHTTPApp(self.session_manager), include_in_schema=False),
             Route(SSE_PATH, SSEEndpoint(self.sse, self.service.server), methods=["GET"], include_in_schema=False),
             Mount(SSE_MESSAGES_PATH.rstrip("/"), app=self.sse.handle_post_message),
         ]
