@@ -7,9 +7,11 @@ are built with their protocol (camelCase) field names, which both accept.
 
 from __future__ import annotations
 
+import logging
 from importlib.metadata import version
 from typing import Any
 
+from anyio import ClosedResourceError
 from mcp import types
 
 SDK_MAJOR = int(version("mcp").split(".", 1)[0])
@@ -42,3 +44,16 @@ class StreamableHTTPApp:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self._handle(scope, receive, send)
+
+
+class _ClosedStandaloneStreamFilter(logging.Filter):
+    """SDK 1.x logs a traceback ("Error in standalone SSE writer") whenever a Streamable HTTP client ends
+    its session while its GET stream is open: a normal disconnect, nothing for the operator to act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (record.getMessage() == "Error in standalone SSE writer" and isinstance(error, ClosedResourceError))
+
+
+if not MODERN:
+    logging.getLogger("mcp.server.streamable_http").addFilter(_ClosedStandaloneStreamFilter())

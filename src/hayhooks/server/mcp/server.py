@@ -8,6 +8,7 @@ main server when it mounts MCP, so all of them see one registry. Works with the 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -115,10 +116,14 @@ def _classic_server(state: ServerState, notifier: ToolListNotifier, list_tools: 
     tool list): an unknown tool stays a protocol error and a just-deployed tool is found at once.
     A connection is tracked for change notifications from its first request."""
     server = HayhooksMCPServer("hayhooks", version=__version__, instructions=INSTRUCTIONS)
+    tracked: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def track() -> None:
         with contextlib.suppress(LookupError):
-            notifier.track(server.request_context.session)
+            session = server.request_context.session
+            if session not in tracked:
+                tracked.add(session)
+                notifier.track(session)
 
     async def on_list_tools(request: types.ListToolsRequest) -> types.ServerResult:
         track()
