@@ -89,8 +89,13 @@ def test_openapi_names_match_2_1_0(app_client, pipelines: Path) -> None:
     assert ok.endswith("/qa_botRunResponse")
     models_ok = paths["/v1/models"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert models_ok.endswith("/ModelsResponse")
+
+    def ok_schema(path: str) -> str:
+        return paths[path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/")[-1]
+
+    assert ok_schema("/v1/chat/completions") == "ChatCompletion" and ok_schema("/v1/responses") == "Response"
     schemas = document["components"]["schemas"]
-    for name in ("StatusResponse", "PipelineStatusResponse", "DeploymentSummary", "UndeployResponse"):
+    for name in ("StatusResponse", "PipelineStatusResponse", "DeploymentSummary", "UndeployResponse", "Choice"):
         assert name in schemas, name
 
 

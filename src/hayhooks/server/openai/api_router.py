@@ -19,6 +19,7 @@ from hayhooks.server.limits import RunLimitError
 from hayhooks.server.openai import serving
 from hayhooks.server.openai.protocol import (
     OPENAI_ERROR_RESPONSES,
+    ChatCompletion,
     ChatCompletionRequest,
     FileObject,
     ModelList,
@@ -28,6 +29,7 @@ from hayhooks.server.openai.protocol import (
     error_response,
     validation_error_response,
 )
+from hayhooks.server.openai.protocol import Response as ResponseObject
 from hayhooks.server.run.protocol import body_errors
 from hayhooks.server.state import ServerState, get_state
 
@@ -116,6 +118,7 @@ async def get_model(model: str, state: ServerState = Depends(ready_state)) -> di
     "openai_chat_completions",
     summary="Chat completion (OpenAI-compatible)",
     response_model=None,
+    responses={200: {"model": ChatCompletion, "description": "The completion, or its chunks as SSE"}},
 )
 async def chat_completions(body: ChatCompletionRequest, state: ServerState = Depends(ready_state)) -> Response:
     """Run the pipeline named by `model` through its wrapper's `run_chat_completion(_async)`.
@@ -126,7 +129,12 @@ async def chat_completions(body: ChatCompletionRequest, state: ServerState = Dep
 
 
 @_aliased(
-    "POST", "/responses", "openai_responses", summary="Create a response (OpenAI Responses API)", response_model=None
+    "POST",
+    "/responses",
+    "openai_responses",
+    summary="Create a response (OpenAI Responses API)",
+    response_model=None,
+    responses={200: {"model": ResponseObject, "description": "The response, or its events as SSE"}},
 )
 async def responses(body: ResponsesRequest, state: ServerState = Depends(ready_state)) -> Response:
     """Run the pipeline named by `model` through its wrapper's `run_response(_async)`.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
@@ -73,6 +73,48 @@ class FileObject(BaseModel):
     filename: str
     purpose: str
     status: str | None = "processed"
+
+
+# --- answers, for the API description (the routes build them as plain dicts) ---------------------------------
+class Message(BaseModel):
+    role: str = "assistant"
+    content: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    refusal: str | None = None
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: Message | None = Field(None, description="The answer (non-streamed).")
+    delta: Message | None = Field(None, description="The next piece of the answer (streamed chunks).")
+    finish_reason: str | None = None
+    logprobs: dict[str, Any] | None = None
+
+
+class ChatCompletion(BaseModel):
+    """`chat.completion`, or with `stream: true` each `chat.completion.chunk` event."""
+
+    id: str
+    object: Literal["chat.completion", "chat.completion.chunk"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: dict[str, Any] | None = None
+    system_fingerprint: str | None = None
+
+
+class Response(BaseModel):
+    """A Responses API `response` (with `stream: true`, events carry it in `response.completed`)."""
+
+    id: str
+    object: str = "response"
+    created_at: int
+    status: str = "completed"
+    model: str
+    output: list[dict[str, Any]]
+    usage: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    incomplete_details: dict[str, Any] | None = None
 
 
 class ErrorDetail(BaseModel):
