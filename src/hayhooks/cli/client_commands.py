@@ -323,12 +323,7 @@ def run_pipeline(
     directory: Annotated[
         list[Path] | None, typer.Option("--dir", "-d", help="Upload every file under this folder (repeatable).")
     ] = None,
-    stream: Annotated[
-        bool,
-        typer.Option(
-            "--stream", "-s", help="Print the answer as it arrives (always done for a streamed answer; kept for 2.1.0)."
-        ),
-    ] = False,
+    stream: Annotated[bool, typer.Option("--stream", "-s", help="Kept for 2.1.0: streams print live.")] = False,
     host: HostOption = None,
     port: PortOption = None,
     api_key: ApiKeyOption = None,
@@ -348,20 +343,6 @@ def run_pipeline(
                 _print_run_response(response)
         except ClientError as exc:
             raise _with_quoting_hint(exc, params) from exc
-
-
-@pipeline_app.command(
-    "deploy",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    help="Removed in Hayhooks 2.x: use deploy-files or deploy-yaml (or hayhooks deploy PATH).",
-)
-def pipeline_deploy(ctx: typer.Context) -> None:
-    """Answers as Hayhooks 2.1.0 does: nothing is deployed, the replacements are named, exit status 0."""
-    output.note(
-        "`hayhooks pipeline deploy` no longer exists. Deploy a wrapper folder with "
-        "`hayhooks pipeline deploy-files -n NAME DIR`, a YAML pipeline with "
-        "`hayhooks pipeline deploy-yaml FILE.yml`, or either with `hayhooks deploy PATH`."
-    )
 
 
 def _print_run_response(response: httpx.Response) -> None:
@@ -406,6 +387,9 @@ def _with_quoting_hint(exc: ClientError, params: dict[str, Any]) -> ClientError:
 
 def register(app: typer.Typer) -> None:
     """Add the client commands to the ``hayhooks`` command."""
+    from hayhooks.cli.removed import register_removed
+
+    register_removed(pipeline_app)
     app.command("status")(status)
     app.command("deploy")(deploy)
     app.command("undeploy")(undeploy)
