@@ -180,7 +180,7 @@ def _deploy_yaml_file(
 def _undeploy(ctx: typer.Context, host: str | None, port: int | None, api_key: str | None, name: str) -> None:
     with _reported(ctx):
         _client(host, port, api_key).undeploy(name)
-        output.success(f"Pipeline '{name}' undeployed.")
+        output.success(f"Pipeline '{name}' successfully undeployed.")
 
 
 # --- top-level commands -------------------------------------------------------------------------------------------
