@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 import httpx
 import openai
@@ -132,6 +133,13 @@ def test_draw_renders_mermaid_offline(app_client, pipelines: Path) -> None:
         boxes = [line for line in lines if "PromptBuilder" in line]
         assert len(boxes) == 2 and any('"first<br/>' in b for b in boxes) and any('"second<br/>' in b for b in boxes)
         assert any("-->" in line and "prompt → previous" in line for line in lines)
+        picture = client.get("/draw/qa_bot", params={"format": "svg"})
+        assert picture.status_code == 200 and picture.headers["content-type"] == "image/svg+xml"
+        root = ElementTree.fromstring(picture.text)
+        texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+        assert {"first", "second", "PromptBuilder", "prompt → previous"} <= set(texts)
+        assert len(list(root.iter("{http://www.w3.org/2000/svg}rect"))) == 2
+        assert client.get("/draw/qa_bot", params={"format": "png"}).status_code == 422
         no_pipeline = client.get("/draw/echo")
         assert no_pipeline.status_code == 404 and "no Haystack pipeline" in no_pipeline.json()["detail"]
         assert client.get("/draw/nope").status_code == 404

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import PlainTextResponse
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse, Response
 
 from hayhooks.server.admin import draw, serving
 from hayhooks.server.admin.protocol import (
@@ -89,19 +91,28 @@ async def pipeline_status(pipeline_name: str, state: ServerState = Depends(ready
     "/draw/{pipeline_name}",
     operation_id="pipeline_draw",
     response_class=PlainTextResponse,
-    summary="The pipeline's graph as a Mermaid diagram",
+    summary="The pipeline's graph as a Mermaid diagram (or an SVG picture)",
     responses={
-        200: {"content": {"text/plain": {}}, "description": "Mermaid flowchart text (renders offline)"},
+        200: {
+            "content": {"text/plain": {}, "image/svg+xml": {}},
+            "description": "Mermaid flowchart text, or with format=svg an SVG picture (both drawn offline)",
+        },
         404: {"description": "Unknown pipeline, or a wrapper without a Haystack pipeline"},
     },
 )
-async def pipeline_draw(pipeline_name: str, state: ServerState = Depends(ready_state)) -> PlainTextResponse:
-    """Built from the pipeline's own graph, here: no internet needed. Paste it in any Mermaid viewer."""
+async def pipeline_draw(
+    pipeline_name: str,
+    image_format: Literal["mermaid", "svg"] = Query(
+        "mermaid", alias="format", description="mermaid: flowchart text; svg: a picture."
+    ),
+    state: ServerState = Depends(ready_state),
+) -> Response:
+    """Built from the pipeline's own graph, here: no internet needed. Paste the text in any Mermaid viewer."""
     pipeline = await state.lookup(pipeline_name)
     if pipeline is None:
         raise HTTPException(404, f"Pipeline '{pipeline_name}' not found.")
     try:
-        text = draw.draw(pipeline.wrapper, pipeline_name)
+        text, media_type = draw.draw(pipeline.wrapper, pipeline_name, image_format)
     except draw.NothingToDrawError as exc:
         raise HTTPException(404, str(exc)) from None
-    return PlainTextResponse(text, media_type=draw.MERMAID_MEDIA_TYPE)
+    return Response(text, media_type=media_type)

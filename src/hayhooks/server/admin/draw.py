@@ -2,7 +2,7 @@
 
 Hayhooks 2.1.0 asks an online service for a PNG and answers 500 when the server has no internet. Here the
 diagram is Mermaid text built from the pipeline's own graph: it works offline and renders in GitHub, GitLab,
-most Markdown editors, and any Mermaid viewer.
+most Markdown editors, and any Mermaid viewer. ``?format=svg`` answers a picture instead, also drawn here.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from haystack.core.pipeline.base import PipelineBase
 
 MERMAID_MEDIA_TYPE = "text/plain; charset=utf-8"
+SVG_MEDIA_TYPE = "image/svg+xml"
 
 
 class NothingToDrawError(LookupError):
@@ -45,8 +46,13 @@ def mermaid(pipeline: PipelineBase) -> str:
     return "\n".join(lines) + "\n"
 
 
-def draw(wrapper: Any, name: str) -> str:
+def draw(wrapper: Any, name: str, image_format: str = "mermaid") -> tuple[str, str]:
+    """``(text, media type)``: Mermaid text, or with ``image_format="svg"`` an SVG drawn here."""
     target = getattr(wrapper, "pipeline", None)
     if not isinstance(target, PipelineBase):
         raise NothingToDrawError(f"Pipeline '{name}' has no Haystack pipeline to draw (its wrapper's `pipeline`).")
-    return mermaid(target)
+    if image_format == "svg":
+        from hayhooks.server.admin.draw_svg import svg
+
+        return svg(target), SVG_MEDIA_TYPE
+    return mermaid(target), MERMAID_MEDIA_TYPE
