@@ -35,8 +35,8 @@ class RunSignature:
 
 
 def model_name(pipeline_name: str, suffix: str) -> str:
-    words = [w for w in "".join(c if c.isalnum() else " " for c in pipeline_name).split() if w]
-    return "".join(w[:1].upper() + w[1:] for w in words) + suffix
+    """``{pipeline_name}{suffix}``, e.g. ``chat_ragRunRequest``: the schema names Hayhooks 2.1.0 publishes."""
+    return f"{pipeline_name}{suffix}"
 
 
 def is_upload_annotation(annotation: Any) -> bool:

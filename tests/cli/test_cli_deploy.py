@@ -148,7 +148,7 @@ def test_undeploy_then_undeploy_again(live_server, tmp_path) -> None:  # noqa: F
 
     result = run_cli("pipeline", "undeploy", "echo_gone", server=live_server)
     assert result.returncode == 0, result.stderr
-    assert "Pipeline 'echo_gone' undeployed." in result.stdout
+    assert "Pipeline 'echo_gone' successfully undeployed." in result.stdout
     assert "echo_gone" not in status_of(live_server)["pipelines"]
 
     again = run_cli("pipeline", "undeploy", "echo_gone", server=live_server)

@@ -50,7 +50,7 @@ def busy_server(tmp_path_factory: pytest.TempPathFactory):
 def test_status_of_an_empty_server(live_server) -> None:  # noqa: F811
     result = run_cli("status", server=live_server)
     assert result.returncode == 0, result.stderr
-    assert f"Hayhooks is up at http://127.0.0.1:{live_server.port}" in result.stdout
+    assert f"Hayhooks server is up and running at http://127.0.0.1:{live_server.port}" in result.stdout
     assert "No pipelines deployed." in result.stdout
     assert "\x1b[" not in result.stdout  # no colour codes when not on a terminal
 
@@ -91,7 +91,7 @@ def test_flags_win_over_environment_and_env_over_defaults(busy_server, tmp_path:
 def test_host_may_be_a_full_url(busy_server) -> None:
     result = invoke("status", "--host", f"http://127.0.0.1:{busy_server.port}", env=address_env(port=dead_port()))
     assert result.exit_code == 0, result.stderr
-    assert f"up at http://127.0.0.1:{busy_server.port}" in result.stdout
+    assert f"up and running at http://127.0.0.1:{busy_server.port}" in result.stdout
 
 
 def test_address_defaults_and_bind_all_hosts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

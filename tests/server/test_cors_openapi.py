@@ -130,7 +130,13 @@ def test_openapi_lists_run_routes_and_drops_them_on_undeploy(pipelines: Path, ap
         assert schema["required"] == ["query"]
         assert schema["properties"]["query"] == {"description": "What to look for.", "title": "Query", "type": "string"}
         assert schema["properties"]["limit"]["default"] == 5
-        for fixed in ("/deploy_files", "/deploy-yaml", "/undeploy/{name}", "/status", "/status/{name}"):
+        for fixed in (
+            "/deploy_files",
+            "/deploy-yaml",
+            "/undeploy/{pipeline_name}",
+            "/status",
+            "/status/{pipeline_name}",
+        ):
             assert fixed in document["paths"]
 
         files = {"pipeline_wrapper.py": WRAPPER.replace("Search things.", "Find more.")}

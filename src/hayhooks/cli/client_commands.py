@@ -180,7 +180,7 @@ def _deploy_yaml_file(
 def _undeploy(ctx: typer.Context, host: str | None, port: int | None, api_key: str | None, name: str) -> None:
     with _reported(ctx):
         _client(host, port, api_key).undeploy(name)
-        output.success(f"Pipeline '{name}' undeployed.")
+        output.success(f"Pipeline '{name}' successfully undeployed.")
 
 
 # --- top-level commands -------------------------------------------------------------------------------------------
@@ -323,11 +323,12 @@ def run_pipeline(
     directory: Annotated[
         list[Path] | None, typer.Option("--dir", "-d", help="Upload every file under this folder (repeatable).")
     ] = None,
+    stream: Annotated[bool, typer.Option("--stream", "-s", help="Kept for 2.1.0: streams print live.")] = False,
     host: HostOption = None,
     port: PortOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """Run a pipeline's run_api and print the result (a streamed answer is printed as it arrives).
+    """Run a pipeline's run_api and print the result (a streamed answer is printed chunk by chunk as it arrives).
 
     Parameters go as JSON; with --file/--dir as a multipart form, files under run_api's [bold]files[/bold].
 
@@ -392,6 +393,9 @@ def _with_quoting_hint(exc: ClientError, params: dict[str, Any]) -> ClientError:
 
 def register(app: typer.Typer) -> None:
     """Add the client commands to the ``hayhooks`` command."""
+    from hayhooks.cli.removed import register_removed
+
+    register_removed(pipeline_app)
     app.command("status")(status)
     app.command("deploy")(deploy)
     app.command("undeploy")(undeploy)

@@ -21,10 +21,10 @@ def _fail(message: str) -> typer.Exit:
 
 
 def run(
-    host: str = typer.Option(None, "--host", help="Bind address (HAYHOOKS_MCP_HOST, default localhost)."),
-    port: int = typer.Option(None, "--port", help="Port (HAYHOOKS_MCP_PORT, default 1417)."),
+    host: str = typer.Option(None, "--host", "-h", help="Bind address (HAYHOOKS_MCP_HOST, default localhost)."),
+    port: int = typer.Option(None, "--port", "-p", help="Port (HAYHOOKS_MCP_PORT, default 1417)."),
     pipelines_dir: str = typer.Option(
-        None, "--pipelines-dir", help="Pipelines deployed at startup (HAYHOOKS_PIPELINES_DIR)."
+        None, "--pipelines-dir", "-d", help="Pipelines deployed at startup (HAYHOOKS_PIPELINES_DIR)."
     ),
     additional_python_path: str = typer.Option(
         None, "--additional-python-path", help="Extra folder on sys.path for shared modules."
@@ -36,6 +36,10 @@ def run(
         case_sensitive=False,
         help="http: Streamable HTTP at /mcp and SSE at /sse. stdio: for clients that launch the server.",
     ),
+    json_response: bool = typer.Option(
+        False, "--json-response", "-j", help="Streamable HTTP answers each request with plain JSON instead of SSE."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Add Python tracebacks to tool errors (development only)."),
 ) -> None:
     """Serve every deployed pipeline as an MCP tool, plus tools to deploy and undeploy pipelines.
 
@@ -50,6 +54,7 @@ def run(
         "mcp_port": port,
         "pipelines_dir": pipelines_dir,
         "additional_python_path": additional_python_path,
+        "show_tracebacks": True if debug else None,
     }
     try:
         settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -63,7 +68,7 @@ def run(
     else:
         from hayhooks.server.mcp.app import serve_http
 
-        serve_http(settings)
+        serve_http(settings, json_response=json_response, debug=debug)
 
 
 def register(app: typer.Typer) -> None:

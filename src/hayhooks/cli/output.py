@@ -101,7 +101,9 @@ def show_status(base_url: str, status: dict[str, Any]) -> None:
 
     out = console()
     worker = f" (worker {status['worker']})" if status.get("worker") else ""
-    out.print(Text.assemble(("Hayhooks is up", "bold green"), f" at {base_url}{worker}"), soft_wrap=True)
+    out.print(
+        Text.assemble(("Hayhooks server is up and running", "bold green"), f" at {base_url}{worker}"), soft_wrap=True
+    )
     if status.get("pipelines"):
         out.print(status_table(status))
     else:

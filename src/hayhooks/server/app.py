@@ -68,11 +68,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         title="Hayhooks",
         version=__version__,
         description="Haystack pipelines served as REST APIs, OpenAI-compatible endpoints and MCP tools.",
-        root_path=settings.root_path,
         servers=[{"url": settings.root_path}] if settings.root_path else None,
         lifespan=lifespan,
         show_tracebacks=settings.show_tracebacks,
     )
+    app.root_path = settings.root_path  # set here, not as FastAPI(root_path=...), which warns it is deprecated
     app.state.hayhooks = state
     install_error_handlers(app, settings.show_tracebacks)
     app.include_router(health.router)

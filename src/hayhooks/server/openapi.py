@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from functools import partial
@@ -66,6 +67,11 @@ def _multipart_schema(pipeline: DeployedPipeline) -> dict[str, Any]:
     return schema
 
 
+def _run_operation_id(name: str) -> str:
+    """The id FastAPI derives for ``POST /NAME/run`` (what Hayhooks 2.1.0 publishes and clients generate from)."""
+    return re.sub(r"\W", "_", f"{name}_run/{name}/run") + "_post"
+
+
 def _path_item(pipeline: DeployedPipeline, schemas: dict[str, Any]) -> dict[str, Any]:
     signature = pipeline.run_signature
     assert signature is not None
@@ -82,7 +88,7 @@ def _path_item(pipeline: DeployedPipeline, schemas: dict[str, Any]) -> dict[str,
             "tags": ["pipelines"],
             "summary": f"Run {pipeline.name}",
             "description": pipeline.description or f"Run the '{pipeline.name}' pipeline.",
-            "operationId": f"{pipeline.name}_run",
+            "operationId": _run_operation_id(pipeline.name),
             "requestBody": {"required": True, "content": content},
             "responses": {
                 "200": ok,

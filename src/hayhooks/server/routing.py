@@ -158,6 +158,18 @@ def opentelemetry_configured() -> bool:
     return not (tracer_unset and meter_unset)
 
 
+def accept_prefixed_path(scope: Scope, root_path: str) -> None:
+    """Serve ``/api/status`` as well as ``/status`` under root path ``/api`` (a proxy that keeps the prefix).
+
+    uvicorn (``--root-path``) puts the root path in front of every request path, so a request that already
+    carries it arrives as ``/api/api/status``: the repeated prefix is dropped.
+    """
+    path: str = scope["path"]
+    doubled = root_path + root_path
+    if path.startswith(doubled) and path[len(doubled) : len(doubled) + 1] in ("/", ""):
+        scope["path"] = path[len(root_path) :]
+
+
 class HayhooksApp(FastAPI):
     """FastAPI, with the route table in front of its router (see the module docstring)."""
 
@@ -167,6 +179,8 @@ class HayhooksApp(FastAPI):
         self._framework_telemetry: bool | None = None  # decided on the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.root_path and scope["type"] in ("http", "websocket"):
+            accept_prefixed_path(scope, self.root_path.rstrip("/"))
         if scope["type"] == "http":
             if self._framework_telemetry is None:
                 self._framework_telemetry = opentelemetry_configured()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 
-class DeployFilesRequest(BaseModel):
+class PipelineFilesRequest(BaseModel):
     name: str = Field(description="Name of the pipeline; it is served at /NAME/run.")
     files: dict[str, str] = Field(
         description="File name -> content; must include pipeline_wrapper.py. Names are relative to the folder.",
@@ -19,13 +21,18 @@ class DeployFilesRequest(BaseModel):
     )
 
 
-class DeployYamlRequest(BaseModel):
+class YamlDeployRequest(BaseModel):
     name: str = Field(description="Name of the pipeline; it is served at /NAME/run.")
     source_code: str = Field(description="Haystack pipeline YAML with `inputs` and `outputs` sections.")
     overwrite: bool = Field(False, description="Replace an existing pipeline of the same name.")
     description: str | None = Field(None, description="Description shown in the API docs and MCP tool list.")
     skip_mcp: bool = Field(False, description="Do not list this pipeline as an MCP tool.")
     save_file: bool = Field(True, description="Save the YAML to the pipelines dir so it deploys again on restart.")
+
+
+# Schema names as Hayhooks 2.1.0 publishes them in /openapi.json; the descriptive names stay for our own code.
+DeployFilesRequest = PipelineFilesRequest
+DeployYamlRequest = YamlDeployRequest
 
 
 class LegacyYamlRequest(BaseModel):
@@ -76,12 +83,39 @@ class PipelineInfo(BaseModel):
     )
 
 
+class DeploymentSummary(BaseModel):
+    """One deployed pipeline as Hayhooks 2.1.0's ``/status`` lists it (``details`` has ours)."""
+
+    name: str
+    type: Literal["agent", "pipeline", "unknown"]
+    execution_mode: Literal["durable", "request-bound"] = "request-bound"
+    state: Literal["Loaded", "Healthy", "Degraded"] = "Loaded"
+    description: str = ""
+    capabilities: list[str] = Field(
+        default_factory=list,
+        description="Of run_api, chat_completion, responses, file_upload, mcp_eligible (what the wrapper serves).",
+    )
+    revision: str | None = None
+    health: dict[str, object] | None = None
+    worker_scope: str = "responding process"
+    store_scope: str | None = None
+    execution_enumeration: bool = False
+
+
 class StatusResponse(BaseModel):
     status: str = "Up!"
     pipelines: list[str]
     worker: str
     details: list[PipelineInfo] = []
     errors: dict[str, str] = Field(default_factory=dict, description="Pipelines that failed to load, with the reason.")
+    # Hayhooks 2.1.0's fields, so its clients and dashboards read this answer unchanged.
+    durable_mode: bool = Field(False, description="Always false: this server has no durable execution.")
+    durable: dict[str, object] = Field(
+        default_factory=lambda: {"healthy": True, "deployments": {}},
+        description="Durable deployment health (none here), as 2.1.0 reports it.",
+    )
+    deployments: list[DeploymentSummary] = Field(default_factory=list)
+    capabilities: dict[str, bool] = Field(default_factory=lambda: {"execution_enumeration": False})
 
 
 class PipelineStatusResponse(BaseModel):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+from typing import Literal
+
+from haystack.core.pipeline.base import PipelineBase
 
 from hayhooks import executor
 from hayhooks.deploy import files as pf
@@ -10,6 +13,7 @@ from hayhooks.deploy.errors import PipelineNotFoundError
 from hayhooks.registry import DeployedPipeline
 from hayhooks.server.admin.protocol import (
     DeployFilesRequest,
+    DeploymentSummary,
     DeployResponse,
     DeployYamlRequest,
     PipelineInfo,
@@ -70,6 +74,36 @@ def pipeline_info(state: ServerState, pipeline: DeployedPipeline) -> PipelineInf
     )
 
 
+_CAPABILITY_METHODS = {
+    "run_api": ("run_api", "run_api_async"),
+    "chat_completion": ("run_chat_completion", "run_chat_completion_async"),
+    "responses": ("run_response", "run_response_async"),
+    "file_upload": ("run_file_upload",),
+}
+
+
+def _deployment_type(pipeline: DeployedPipeline) -> Literal["agent", "pipeline", "unknown"]:
+    target = getattr(pipeline.wrapper, "pipeline", None)
+    if pipeline.kind == "yaml" or isinstance(target, PipelineBase):
+        return "pipeline"
+    if any(cls.__name__ == "Agent" and cls.__module__.startswith("haystack.") for cls in type(target).__mro__):
+        return "agent"
+    return "unknown"
+
+
+def deployment_summary(pipeline: DeployedPipeline) -> DeploymentSummary:
+    """``pipeline`` as Hayhooks 2.1.0's ``/status`` describes it."""
+    capabilities = [cap for cap, methods in _CAPABILITY_METHODS.items() if pipeline.methods.intersection(methods)]
+    if pipeline.has_run_api and not pipeline.skip_mcp:
+        capabilities.append("mcp_eligible")
+    return DeploymentSummary(
+        name=pipeline.name,
+        type=_deployment_type(pipeline),
+        description=pipeline.description,
+        capabilities=capabilities,
+    )
+
+
 def status(state: ServerState) -> StatusResponse:
     pipelines = state.registry.all()
     return StatusResponse(
@@ -77,6 +111,7 @@ def status(state: ServerState) -> StatusResponse:
         worker=state.worker,
         details=[pipeline_info(state, p) for p in pipelines],
         errors=state.registry.errors(),
+        deployments=[deployment_summary(p) for p in pipelines],
     )
 
 

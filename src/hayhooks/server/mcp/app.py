@@ -25,10 +25,11 @@ async def status(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def create_mcp_app(settings: Settings) -> Starlette:
+def create_mcp_app(settings: Settings, *, json_response: bool = False, debug: bool = False) -> Starlette:
+    """``json_response``: Streamable HTTP answers with one JSON body instead of an SSE stream."""
     state = build_state(settings)
     service = create_mcp_service(state)
-    transports = HTTPTransports(service, bind_host=settings.mcp_host)
+    transports = HTTPTransports(service, bind_host=settings.mcp_host, json_response=json_response)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -45,15 +46,16 @@ def create_mcp_app(settings: Settings) -> Starlette:
         # Browser clients must read the session id to continue a Streamable HTTP session.
         middleware=[Middleware(CORSMiddleware, **cors_options(settings, also_expose=["Mcp-Session-Id"]))],
         lifespan=lifespan,
+        debug=debug,
     )
     app.state.hayhooks = state
     app.state.mcp_service = service
     return app
 
 
-def serve_http(settings: Settings) -> None:
+def serve_http(settings: Settings, *, json_response: bool = False, debug: bool = False) -> None:
     uvicorn.run(
-        create_mcp_app(settings),
+        create_mcp_app(settings, json_response=json_response, debug=debug),
         host=settings.mcp_host,
         port=settings.mcp_port,
         log_config=None,

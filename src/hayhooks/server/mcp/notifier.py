@@ -22,9 +22,9 @@ from typing import Any
 
 import anyio
 from mcp.server.session import ServerSession
-from mcp.server.subscriptions import InMemorySubscriptionBus, ToolsListChanged
 
 from hayhooks.registry import Registry
+from hayhooks.server.mcp.sdk import MODERN
 
 logger = logging.getLogger("hayhooks.mcp")
 
@@ -36,7 +36,11 @@ class ToolListNotifier:
     def __init__(self, registry: Registry, is_ready: Callable[[], bool]) -> None:
         self.registry = registry
         self.is_ready = is_ready
-        self.bus = InMemorySubscriptionBus()
+        self.bus: Any = None  # subscriptions/listen exists from SDK 2.x on
+        if MODERN:
+            from mcp.server.subscriptions import InMemorySubscriptionBus
+
+            self.bus = InMemorySubscriptionBus()
         self._sessions: dict[object, ServerSession] = {}
 
     # --- handshake-era connections ---------------------------------------------------------------------------
@@ -65,7 +69,10 @@ class ToolListNotifier:
 
     # --- broadcasting --------------------------------------------------------------------------------------
     async def broadcast(self) -> None:
-        await self.bus.publish(ToolsListChanged())
+        if self.bus is not None:
+            from mcp.server.subscriptions import ToolsListChanged
+
+            await self.bus.publish(ToolsListChanged())
         sessions = list(self._sessions.items())
         if sessions:
             async with anyio.create_task_group() as tg:

@@ -21,11 +21,11 @@ from hayhooks.streaming import SSEStream, chunk_text
 
 
 def text_result(text: str, structured: dict[str, Any] | None = None) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(text=text)], structured_content=structured)
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], structuredContent=structured)
 
 
 def error_result(message: str) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(text=message)], is_error=True)
+    return types.CallToolResult(content=[types.TextContent(type="text", text=message)], isError=True)
 
 
 def _fallback(value: Any) -> Any:

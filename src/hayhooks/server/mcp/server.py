@@ -1,25 +1,25 @@
 """The low-level MCP ``Server`` for one ``ServerState``: dynamic tool list, tool calls, change notifications.
 
 The same ``MCPService`` is shared by every transport of a process (Streamable HTTP, SSE, stdio), and by the
-main server when it mounts MCP, so all of them see one registry.
+main server when it mounts MCP, so all of them see one registry. Works with the ``mcp`` SDK 1.x and 2.x
+(``sdk``): the handlers are the same, only the way they are attached to the server differs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from mcp import types
-from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions, Server
 from mcp.server.models import InitializationOptions
-from mcp.server.subscriptions import ListenHandler
-from mcp.shared.exceptions import MCPError
 
 from hayhooks.server.mcp import serving, tools
 from hayhooks.server.mcp.notifier import ToolListNotifier
+from hayhooks.server.mcp.sdk import MODERN, protocol_error
 from hayhooks.server.state import ServerState
 from hayhooks.version import __version__
 
@@ -29,7 +29,7 @@ INSTRUCTIONS = (
 )
 
 
-class HayhooksMCPServer(Server[Any]):
+class HayhooksMCPServer(Server):
     """Advertises ``tools.listChanged`` to handshake-era clients on every transport.
 
     The Streamable HTTP session manager builds initialization options without arguments, so the default
@@ -37,13 +37,10 @@ class HayhooksMCPServer(Server[Any]):
     """
 
     def create_initialization_options(
-        self,
-        notification_options: NotificationOptions | None = None,
-        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
-        extensions: dict[str, dict[str, Any]] | None = None,
+        self, notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any
     ) -> InitializationOptions:
         return super().create_initialization_options(
-            notification_options or NotificationOptions(tools_changed=True), experimental_capabilities, extensions
+            notification_options or NotificationOptions(tools_changed=True), *args, **kwargs
         )
 
 
@@ -51,7 +48,7 @@ class HayhooksMCPServer(Server[Any]):
 class MCPService:
     state: ServerState
     notifier: ToolListNotifier
-    listen: ListenHandler
+    listen: Any  # 2.x: the ``subscriptions/listen`` handler; 1.x has no such method (None)
     server: HayhooksMCPServer
 
     @contextlib.asynccontextmanager
@@ -61,29 +58,42 @@ class MCPService:
             try:
                 yield
             finally:
-                self.listen.close()
+                if self.listen is not None:
+                    self.listen.close()
 
 
 def create_mcp_service(state: ServerState, *, changes_need_admin: bool = False) -> MCPService:
     """The MCP server for ``state``; ``changes_need_admin`` when API keys guard the hosting app."""
     notifier = ToolListNotifier(state.registry, lambda: state.ready.is_set())
-    listen = ListenHandler(notifier.bus)
 
-    async def list_tools(
-        ctx: ServerRequestContext, params: types.PaginatedRequestParams | None
-    ) -> types.ListToolsResult:
+    async def list_tools() -> types.ListToolsResult:
         await state.wait_ready()
         return types.ListToolsResult(tools=tools.list_tools(state.registry))
 
-    async def call_tool(ctx: ServerRequestContext, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
         try:
-            return await serving.call_tool(
-                state, params.name, params.arguments or {}, changes_need_admin=changes_need_admin
-            )
+            return await serving.call_tool(state, name, arguments or {}, changes_need_admin=changes_need_admin)
         except serving.UnknownToolError as exc:
-            raise MCPError(code=types.INVALID_PARAMS, message=str(exc)) from None
+            raise protocol_error(types.INVALID_PARAMS, str(exc)) from None
 
-    async def on_initialized(ctx: ServerRequestContext, params: types.NotificationParams) -> None:
+    build = _modern_server if MODERN else _classic_server
+    server, listen = build(state, notifier, list_tools, call_tool)
+    return MCPService(state=state, notifier=notifier, listen=listen, server=server)
+
+
+def _modern_server(state: ServerState, notifier: ToolListNotifier, list_tools: Any, call_tool: Any) -> tuple:
+    """SDK 2.x: handlers given to the constructor; 2026-07-28 clients listen through ``subscriptions/listen``."""
+    from mcp.server.subscriptions import ListenHandler
+
+    listen = ListenHandler(notifier.bus)
+
+    async def on_list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+        return await list_tools()
+
+    async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        return await call_tool(params.name, params.arguments)
+
+    async def on_initialized(ctx: Any, params: types.NotificationParams) -> None:
         notifier.track(ctx.session)
 
     server = HayhooksMCPServer(
@@ -92,9 +102,37 @@ def create_mcp_service(state: ServerState, *, changes_need_admin: bool = False) 
         title="Hayhooks",
         instructions=INSTRUCTIONS,
         get_tool_input_schema=lambda name: tools.input_schema(state.registry, name),
-        on_list_tools=list_tools,
-        on_call_tool=call_tool,
+        on_list_tools=on_list_tools,
+        on_call_tool=on_call_tool,
         on_subscriptions_listen=listen,
     )
     server.add_notification_handler("notifications/initialized", types.NotificationParams, on_initialized)
-    return MCPService(state=state, notifier=notifier, listen=listen, server=server)
+    return server, listen
+
+
+def _classic_server(state: ServerState, notifier: ToolListNotifier, list_tools: Any, call_tool: Any) -> tuple:
+    """SDK 1.x: request handlers by request type. They are attached directly (not through the SDK's
+    ``call_tool`` decorator, which turns every exception into a tool error and validates against a cached
+    tool list): an unknown tool stays a protocol error and a just-deployed tool is found at once.
+    A connection is tracked for change notifications from its first request."""
+    server = HayhooksMCPServer("hayhooks", version=__version__, instructions=INSTRUCTIONS)
+    tracked: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def track() -> None:
+        with contextlib.suppress(LookupError):
+            session = server.request_context.session
+            if session not in tracked:
+                tracked.add(session)
+                notifier.track(session)
+
+    async def on_list_tools(request: types.ListToolsRequest) -> types.ServerResult:
+        track()
+        return types.ServerResult(await list_tools())
+
+    async def on_call_tool(request: types.CallToolRequest) -> types.ServerResult:
+        track()
+        return types.ServerResult(await call_tool(request.params.name, request.params.arguments))
+
+    server.request_handlers[types.ListToolsRequest] = on_list_tools
+    server.request_handlers[types.CallToolRequest] = on_call_tool
+    return server, None

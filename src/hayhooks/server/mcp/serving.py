@@ -14,7 +14,7 @@ from typing import Any
 from mcp import types
 from pydantic import BaseModel, ValidationError
 
-from hayhooks.deploy.errors import DeployError
+from hayhooks.deploy.errors import DeployError, PipelineConflictError
 from hayhooks.registry import DeployedPipeline
 from hayhooks.server.admin import serving as admin
 from hayhooks.server.admin.protocol import DeployFilesRequest, UndeployResponse
@@ -50,6 +50,13 @@ async def _pipeline_status(state: ServerState, args: PipelineNameArguments) -> B
 
 
 async def _deploy(state: ServerState, args: DeployPipelineArguments) -> BaseModel:
+    if not args.save_files and state.settings.workers > 1:
+        # With several workers, the session's next request may reach another worker: a pipeline that lives
+        # only in this worker's memory would be an unknown tool there. Saved files reach every worker.
+        raise PipelineConflictError(
+            f"save_files=false cannot work with {state.settings.workers} workers: the pipeline would exist on one "
+            "worker only, and this session's next call may reach another. Deploy with save_files=true."
+        )
     request = DeployFilesRequest(
         name=args.name, files=args.files_by_name(), overwrite=args.overwrite, save_files=args.save_files
     )

@@ -21,6 +21,7 @@ from hayhooks.server.mcp.schemas import (
     PipelineNameArguments,
     object_schema,
 )
+from hayhooks.server.mcp.sdk import input_schema_of
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class CoreTool:
         return types.Tool(
             name=self.name,
             description=self.description,
-            input_schema=object_schema(self.arguments, tool_name=self.name),
+            inputSchema=object_schema(self.arguments, tool_name=self.name),
             annotations=self.annotations,
         )
 
@@ -42,10 +43,10 @@ class CoreTool:
 def _hints(title: str, *, read_only: bool, destructive: bool = False, idempotent: bool = True) -> types.ToolAnnotations:
     return types.ToolAnnotations(
         title=title,
-        read_only_hint=read_only,
-        destructive_hint=None if read_only else destructive,
-        idempotent_hint=None if read_only else idempotent,
-        open_world_hint=False,
+        readOnlyHint=read_only,
+        destructiveHint=None if read_only else destructive,
+        idempotentHint=None if read_only else idempotent,
+        openWorldHint=False,
     )
 
 
@@ -102,7 +103,7 @@ def pipeline_tool(pipeline: DeployedPipeline) -> types.Tool:
         tool = types.Tool(
             name=pipeline.name,
             description=tool_description(pipeline),
-            input_schema=object_schema(pipeline.run_signature.request_model, tool_name=pipeline.name),
+            inputSchema=object_schema(pipeline.run_signature.request_model, tool_name=pipeline.name),
         )
         _pipeline_tools[pipeline] = tool
     return tool
@@ -122,8 +123,8 @@ def list_tools(registry: Registry) -> list[types.Tool]:
 def input_schema(registry: Registry, name: str) -> dict[str, Any] | None:
     """The ``inputSchema`` of tool ``name`` without building the whole list (``None`` when unknown)."""
     if name in CORE_TOOLS:
-        return next(tool.input_schema for tool in core_tool_definitions() if tool.name == name)
+        return next(input_schema_of(tool) for tool in core_tool_definitions() if tool.name == name)
     pipeline = registry.get(name)
     if pipeline is None or not is_pipeline_tool(pipeline):
         return None
-    return pipeline_tool(pipeline).input_schema
+    return input_schema_of(pipeline_tool(pipeline))

@@ -15,12 +15,13 @@ import logging
 from collections.abc import AsyncIterator
 
 from mcp.server.sse import SseServerTransport
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from hayhooks.addresses import is_loopback
+from hayhooks.server.mcp.sdk import StreamableHTTPApp
 from hayhooks.server.mcp.server import HayhooksMCPServer, MCPService
 from hayhooks.settings import Settings
 
@@ -61,20 +62,26 @@ class SSEEndpoint:
 
 
 class HTTPTransports:
-    def __init__(self, service: MCPService, *, bind_host: str, stateless: bool = False) -> None:
+    def __init__(
+        self, service: MCPService, *, bind_host: str, stateless: bool = False, json_response: bool = False
+    ) -> None:
         settings = service.state.settings
         security = security_settings(settings, bind_host)
         max_body = int(settings.max_request_body_mb * 1024 * 1024)
         self.service = service
         # Stateless when several workers share a port: a session started on one worker is unknown to the others.
         self.session_manager = StreamableHTTPSessionManager(
-            app=service.server, stateless=stateless, security_settings=security, max_request_body_size=max_body
+            app=service.server,
+            stateless=stateless,
+            json_response=json_response,
+            security_settings=security,
+            max_request_body_size=max_body,
         )
         self.sse = SseServerTransport(SSE_MESSAGES_PATH, security_settings=security, max_request_body_size=max_body)
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route(STREAMABLE_HTTP_PATH, StreamableHTTPASGIApp(self.session_manager), include_in_schema=False),
+            Route(STREAMABLE_HTTP_PATH, StreamableHTTPApp(self.session_manager), include_in_schema=False),
             Route(SSE_PATH, SSEEndpoint(self.sse, self.service.server), methods=["GET"], include_in_schema=False),
             Mount(SSE_MESSAGES_PATH.rstrip("/"), app=self.sse.handle_post_message),
         ]

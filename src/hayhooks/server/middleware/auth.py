@@ -154,6 +154,6 @@ class AuthMiddleware:
             return
         if status == 401:
             challenge = b'Bearer realm="hayhooks"' + (b', error="invalid_token"' if invalid else b"")
-            await send_json_error(send, 401, UNAUTHORIZED, [(b"www-authenticate", challenge)])
+            await send_json_error(send, 401, UNAUTHORIZED, [(b"www-authenticate", challenge)], scope=scope)
         else:
-            await send_json_error(send, 403, FORBIDDEN)
+            await send_json_error(send, 403, FORBIDDEN, scope=scope)

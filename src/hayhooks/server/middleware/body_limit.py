@@ -35,7 +35,7 @@ class BodyLimitMiddleware:
         declared = _content_length(scope["headers"])
         if declared is not None:
             if declared > self.max_bytes:
-                await send_json_error(send, 413, self.detail, [(b"connection", b"close")])
+                await send_json_error(send, 413, self.detail, [(b"connection", b"close")], scope=scope)
                 return
             await self.app(scope, receive, send)
             return
@@ -64,7 +64,7 @@ class BodyLimitMiddleware:
         except BodyTooLargeError:
             if started:
                 raise
-            await send_json_error(send, 413, self.detail, [(b"connection", b"close")])
+            await send_json_error(send, 413, self.detail, [(b"connection", b"close")], scope=scope)
 
 
 def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:

@@ -49,6 +49,6 @@ class RateLimitMiddleware:
             if not self.limiter.hit(item, caller):
                 retry = str(self.retry_after(item, caller)).encode()
                 detail = f"Rate limit of {self.rate} exceeded (HAYHOOKS_RATE_LIMIT); retry later."
-                await send_json_error(send, 429, detail, [(b"retry-after", retry)])
+                await send_json_error(send, 429, detail, [(b"retry-after", retry)], scope=scope)
                 return
         await self.app(scope, receive, send)

@@ -12,19 +12,24 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from hayhooks.server.limits import RunLimitError
 from hayhooks.server.openai import serving
 from hayhooks.server.openai.protocol import (
     OPENAI_ERROR_RESPONSES,
+    ChatCompletion,
     ChatCompletionRequest,
     FileObject,
     ModelList,
     ModelObject,
     ResponsesRequest,
+    error_code,
+    error_response,
     validation_error_response,
 )
+from hayhooks.server.openai.protocol import Response as ResponseObject
 from hayhooks.server.routing import fast_endpoint, json_body
 from hayhooks.server.run.protocol import body_errors
 from hayhooks.server.state import ServerState, get_state
@@ -38,6 +43,10 @@ def openai_error_response(exc: Exception) -> Response | None:
         return exc.response()
     if isinstance(exc, RunLimitError):
         return serving.limit_error_response(exc)
+    if isinstance(exc, HTTPException) and exc.status_code < 500:  # e.g. 413 while the body is read
+        response = error_response(str(exc.detail), exc.status_code, error_code(exc.status_code))
+        response.headers.update(exc.headers or {})
+        return response
     return None
 
 
@@ -68,24 +77,38 @@ async def ready_state(request: Request) -> ServerState:
 router = APIRouter(tags=["openai"], route_class=OpenAIRoute, responses=OPENAI_ERROR_RESPONSES)
 
 
-def _aliased(method: str, path: str, **kwargs: Any) -> Callable:
-    """Register ``/v1<path>`` (documented) and ``<path>`` (alias) for one endpoint."""
+def _aliased(method: str, path: str, operation_id: str, *, alias_in_schema: bool = True, **kwargs: Any) -> Callable:
+    """Register ``/v1<path>`` and its alias ``<path>`` for one endpoint (operation ids as Hayhooks 2.1.0's)."""
 
     def register(endpoint: Callable) -> Callable:
-        router.add_api_route(f"/v1{path}", endpoint, methods=[method], **kwargs)
-        router.add_api_route(path, endpoint, methods=[method], include_in_schema=False, **kwargs)
+        router.add_api_route(f"/v1{path}", endpoint, methods=[method], operation_id=operation_id, **kwargs)
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            operation_id=f"{operation_id}_alias",
+            include_in_schema=alias_in_schema,
+            **kwargs,
+        )
         return endpoint
 
     return register
 
 
-@_aliased("GET", "/models", response_model=ModelList, summary="List deployed pipelines as models")
+@_aliased("GET", "/models", "openai_models", response_model=ModelList, summary="List deployed pipelines as models")
 async def list_models(state: ServerState = Depends(ready_state)) -> dict[str, Any]:
     """Every deployed pipeline, as an OpenAI model whose `id` is the pipeline name."""
     return serving.list_models(state)
 
 
-@_aliased("GET", "/models/{model}", response_model=ModelObject, summary="One deployed pipeline as a model")
+@_aliased(
+    "GET",
+    "/models/{model}",
+    "openai_model",
+    alias_in_schema=False,
+    response_model=ModelObject,
+    summary="One deployed pipeline as a model",
+)
 async def get_model(model: str, state: ServerState = Depends(ready_state)) -> dict[str, Any]:
     return await serving.get_model(state, model)
 
@@ -96,14 +119,14 @@ async def _answer(
     """Validate the JSON body as ``model`` and hand it to ``handle``; every error in OpenAI's shape."""
     state = get_state(request)
     await state.wait_ready()
-    raw = await request.body()
-    if not raw:
-        return validation_error_response([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
     try:
-        body = model.model_validate_json(raw)
-    except ValidationError as exc:
-        return validation_error_response(body_errors(exc))
-    try:
+        raw = await request.body()  # e.g. 413 from the body limit while it is read: in OpenAI's shape too
+        if not raw:
+            return validation_error_response([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+        try:
+            body = model.model_validate_json(raw)
+        except ValidationError as exc:
+            return validation_error_response(body_errors(exc))
         return await handle(state, body)
     except Exception as exc:
         response = openai_error_response(exc)
@@ -116,8 +139,10 @@ async def _answer(
 @_aliased(
     "POST",
     "/chat/completions",
+    "openai_chat_completions",
     summary="Chat completion (OpenAI-compatible)",
     response_model=None,
+    responses={200: {"model": ChatCompletion, "description": "The completion, or its chunks as SSE"}},
     openapi_extra=json_body(ChatCompletionRequest),
 )
 @fast_endpoint
@@ -132,8 +157,10 @@ async def chat_completions(request: Request) -> Response:
 @_aliased(
     "POST",
     "/responses",
+    "openai_responses",
     summary="Create a response (OpenAI Responses API)",
     response_model=None,
+    responses={200: {"model": ResponseObject, "description": "The response, or its events as SSE"}},
     openapi_extra=json_body(ResponsesRequest),
 )
 @fast_endpoint
@@ -146,7 +173,9 @@ async def responses(request: Request) -> Response:
     return await _answer(request, ResponsesRequest, serving.create_response)
 
 
-@_aliased("POST", "/files", response_model=FileObject, summary="Upload a file (OpenAI Files API)")
+@_aliased(
+    "POST", "/files", "openai_files_create", response_model=FileObject, summary="Upload a file (OpenAI Files API)"
+)
 async def upload_file(
     file: UploadFile = File(..., description="The file to upload."),
     purpose: str = Form("user_data", description="What the file is for (e.g. user_data, assistants)."),

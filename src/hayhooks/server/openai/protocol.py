@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from starlette.responses import JSONResponse
@@ -18,7 +18,7 @@ class _OpenAIRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class ChatCompletionRequest(_OpenAIRequest):
+class ChatRequest(_OpenAIRequest):
     model: str = Field(..., description="Name of the deployed pipeline.")
     messages: list[dict[str, Any]] = Field(..., description="Conversation in OpenAI's message format.")
     # Booleans are strict, as in OpenAI's API: "yes", "1" or 1 are refused rather than read as true.
@@ -38,7 +38,7 @@ class ChatCompletionRequest(_OpenAIRequest):
         return bool(self.stream_options and self.stream_options.get("include_usage"))
 
 
-class ResponsesRequest(_OpenAIRequest):
+class ResponseRequest(_OpenAIRequest):
     model: str = Field(..., description="Name of the deployed pipeline.")
     input: str | list[dict[str, Any]] | None = Field(None, description="Text, or a list of input items.")
     instructions: str | None = None
@@ -61,9 +61,15 @@ class ModelObject(BaseModel):
     name: str
 
 
-class ModelList(BaseModel):
+class ModelsResponse(BaseModel):
     object: str = "list"
     data: list[ModelObject]
+
+
+# Schema names as Hayhooks 2.1.0 publishes them in /openapi.json; the longer names stay for our own code.
+ChatCompletionRequest = ChatRequest
+ResponsesRequest = ResponseRequest
+ModelList = ModelsResponse
 
 
 class FileObject(BaseModel):
@@ -78,6 +84,48 @@ class FileObject(BaseModel):
     status: str | None = "processed"
 
 
+# --- answers, for the API description (the routes build them as plain dicts) ---------------------------------
+class Message(BaseModel):
+    role: str = "assistant"
+    content: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    refusal: str | None = None
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: Message | None = Field(None, description="The answer (non-streamed).")
+    delta: Message | None = Field(None, description="The next piece of the answer (streamed chunks).")
+    finish_reason: str | None = None
+    logprobs: dict[str, Any] | None = None
+
+
+class ChatCompletion(BaseModel):
+    """`chat.completion`, or with `stream: true` each `chat.completion.chunk` event."""
+
+    id: str
+    object: Literal["chat.completion", "chat.completion.chunk"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: dict[str, Any] | None = None
+    system_fingerprint: str | None = None
+
+
+class Response(BaseModel):
+    """A Responses API `response` (with `stream: true`, events carry it in `response.completed`)."""
+
+    id: str
+    object: str = "response"
+    created_at: int
+    status: str = "completed"
+    model: str
+    output: list[dict[str, Any]]
+    usage: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    incomplete_details: dict[str, Any] | None = None
+
+
 class ErrorDetail(BaseModel):
     message: str
     type: str
@@ -89,15 +137,33 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+_DASHED_IDS = frozenset({"chatcmpl", "file"})  # OpenAI's own ids: chatcmpl-..., file-...; resp_..., msg_...
+
+
 def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex}" if prefix == "chatcmpl" else f"{prefix}_{uuid.uuid4().hex}"
+    separator = "-" if prefix in _DASHED_IDS else "_"
+    return f"{prefix}{separator}{uuid.uuid4().hex}"
 
 
 def now() -> int:
     return int(time.time())
 
 
-ERROR_TYPES = {400: "invalid_request_error", 404: "invalid_request_error", 422: "invalid_request_error"}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "invalid_request_error",
+    404: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "requests",
+}
+_ERROR_CODES = {401: "invalid_api_key", 413: "request_too_large", 429: "rate_limit_exceeded"}
+
+
+def error_code(status: int) -> str | None:
+    """OpenAI's ``code`` for an HTTP status the server itself decides (not a pipeline's own error)."""
+    return _ERROR_CODES.get(status)
 
 
 def error_body(message: str, status: int, code: str | None = None, param: str | None = None) -> dict[str, Any]:
