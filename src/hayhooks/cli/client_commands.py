@@ -21,8 +21,6 @@ from hayhooks.cli.errors import ClientError
 from hayhooks.cli.inputs import collect_uploads, is_yaml_file, parse_params, read_pipeline_folder
 
 if TYPE_CHECKING:  # httpx loads only when a command talks to a server, not for `hayhooks run` or --help
-    import httpx
-
     from hayhooks.cli.client import HayhooksClient
 
 API_KEY_ENV = "HAYHOOKS_API_KEY"
@@ -340,44 +338,9 @@ def run_pipeline(
         client = _client(host, port, api_key)
         try:
             with client.run(name, params, uploads) as response:
-                _print_run_response(response)
+                output.show_run_response(response)
         except ClientError as exc:
             raise _with_quoting_hint(exc, params) from exc
-
-
-def _print_run_response(response: httpx.Response) -> None:
-    import httpx  # loaded already: the response came through it
-
-    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "text/event-stream":
-        output.stream_events(response.iter_lines())
-    elif content_type.startswith("text/"):
-        try:
-            output.stream_text(response.iter_text())
-        except httpx.RemoteProtocolError as exc:
-            message = "The stream was cut off before its end: the pipeline failed midway (see the server log)."
-            raise ClientError(message) from exc
-    elif content_type.endswith("json"):
-        body = json.loads(response.read() or b"null")
-        output.show_result(body["result"] if isinstance(body, dict) and "result" in body else body)
-    else:
-        _print_binary(response, content_type)
-
-
-def _print_binary(response: httpx.Response, content_type: str) -> None:
-    data = response.read()
-    if output.console().is_terminal:
-        output.note(
-            f"the pipeline answered {len(data)} bytes of {content_type or 'binary data'}; "
-            "redirect stdout to a file to keep them."
-        )
-        return
-    stream = getattr(output.console().file, "buffer", None)
-    if stream is None:
-        output.info(data.decode("utf-8", errors="replace"))
-    else:
-        stream.write(data)
-        stream.flush()
 
 
 def _with_quoting_hint(exc: ClientError, params: dict[str, Any]) -> ClientError:

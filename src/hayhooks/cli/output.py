@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from hayhooks.cli.errors import ClientError
 
 if TYPE_CHECKING:
+    import httpx
     from rich.console import Console
     from rich.table import Table
 
@@ -185,3 +186,39 @@ def stream_events(lines: Iterable[str]) -> None:
             at_line_start = data.endswith("\n")
     if not at_line_start:
         _write("\n")
+
+
+def show_run_response(response: httpx.Response) -> None:
+    """A run's answer as it arrives: SSE events, text chunks, a JSON result, or binary data (to a pipe)."""
+    import httpx  # loaded already: the response came through it
+
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "text/event-stream":
+        stream_events(response.iter_lines())
+    elif content_type.startswith("text/"):
+        try:
+            stream_text(response.iter_text())
+        except httpx.RemoteProtocolError as exc:
+            message = "The stream was cut off before its end: the pipeline failed midway (see the server log)."
+            raise ClientError(message) from exc
+    elif content_type.endswith("json"):
+        body = json.loads(response.read() or b"null")
+        show_result(body["result"] if isinstance(body, dict) and "result" in body else body)
+    else:
+        _print_binary(response, content_type)
+
+
+def _print_binary(response: httpx.Response, content_type: str) -> None:
+    data = response.read()
+    if console().is_terminal:
+        note(
+            f"the pipeline answered {len(data)} bytes of {content_type or 'binary data'}; "
+            "redirect stdout to a file to keep them."
+        )
+        return
+    stream = getattr(console().file, "buffer", None)
+    if stream is None:
+        info(data.decode("utf-8", errors="replace"))
+    else:
+        stream.write(data)
+        stream.flush()
