@@ -112,12 +112,12 @@ def create_starlette_app(server: HayhooksMCPServer, *, debug: bool = False, json
     """A Starlette app serving ``server`` over Streamable HTTP (``/mcp``) and SSE (``/sse``), with ``GET /status``.
 
     Run it with its lifespan (``uvicorn``, or ``with TestClient(app)``): the Streamable HTTP session manager
-    lives in it. ``json_response`` is accepted for compatibility; answers are streamed as the transport decides.
+    lives in it. ``json_response``: Streamable HTTP answers with one JSON body instead of an SSE stream.
     """
     service: MCPService | None = getattr(server, _SERVICE_ATTRIBUTE, None)
     if service is None:
         raise TypeError("create_starlette_app() takes a server made by create_mcp_server().")
-    transports = HTTPTransports(service, bind_host=service.state.settings.mcp_host)
+    transports = HTTPTransports(service, bind_host=service.state.settings.mcp_host, json_response=json_response)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
