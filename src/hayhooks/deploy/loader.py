@@ -94,6 +94,18 @@ def _signature_for(name: str, wrapper: BasePipelineWrapper, methods: frozenset[s
         ) from exc
 
 
+def _durable_state(name: str, wrapper: BasePipelineWrapper, methods: frozenset[str]) -> dict[str, Any]:
+    """A durable wrapper's spec, checked now so a broken one never replaces a working version."""
+    if not methods & {"run_durable", "run_durable_async"}:
+        return {}
+    from hayhooks.durable.spec import build_spec
+
+    try:
+        return {"durable": build_spec(wrapper)}
+    except Exception as exc:
+        raise InvalidPipelineError(f"Pipeline '{name}': invalid durable wrapper: {exc}") from exc
+
+
 def _limits(wrapper: Any, options: dict[str, Any]) -> dict[str, Any]:
     keys = ("request_timeout", "max_concurrent_runs", "max_queued_runs", "streaming_components")
     return {key: options.get(key, getattr(wrapper, key, None)) for key in keys}
@@ -123,6 +135,7 @@ def load_wrapper_folder(
         _run_setup(name, wrapper, show_traceback)
         methods = implemented_methods(wrapper_cls)
         signature = _signature_for(name, wrapper, methods)
+        state = _durable_state(name, wrapper, methods)
         return DeployedPipeline(
             name=name,
             kind="wrapper",
@@ -135,6 +148,7 @@ def load_wrapper_folder(
             source=source,  # type: ignore[arg-type]
             runtime_dir=runtime_dir,
             package_name=package,
+            state=state,
             **_limits(wrapper, {}),
         )
     except BaseException:
