@@ -1,4 +1,5 @@
-"""Every durable route and DurableContext method over HTTP, on the embedded SQLite store and in memory."""
+"""Every durable route and DurableContext method over HTTP, on the embedded SQLite store, in memory and on a
+real redis-server."""
 
 from __future__ import annotations
 
@@ -8,17 +9,27 @@ import pytest
 
 from tests.conftest import write_wrapper
 from tests.durable.durable_support import SYNC_WRAPPER, job_wrapper, sse_events, wait_status
+from tests.durable.redis_support import RedisServer
 
 FAST = {"durable_poll_interval_seconds": 0.05, "durable_lease_duration_ms": 3000, "durable_lease_commit_safety_ms": 100}
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "redis"])
 def durable_client(request, app_client, tmp_path: Path):
     pipelines = tmp_path / "pipelines"
     write_wrapper(pipelines, "job", job_wrapper())
     write_wrapper(pipelines, "sync_job", SYNC_WRAPPER)
-    with app_client(pipelines, durable_store=request.param, **FAST) as client:
-        yield client
+    extra = {}
+    redis = None
+    if request.param == "redis":
+        redis = RedisServer(tmp_path / "redis").start()
+        extra["durable_redis_url"] = redis.url
+    try:
+        with app_client(pipelines, durable_store=request.param, **FAST, **extra) as client:
+            yield client
+    finally:
+        if redis is not None:
+            redis.stop()
 
 
 def submit(client, body, **headers):

@@ -13,6 +13,7 @@ class DurableConfig:
     sqlite_path: str = ".hayhooks/durable.sqlite3"
     redis_url: str = "redis://localhost:6379/0"
     redis_key_prefix: str = "hayhooks:durable"
+    redis_max_viewers: int = 100
     terminal_ttl_seconds: int = 604800
     max_nonterminal_executions: int = 1000
     max_payload_bytes: int = 1_000_000
