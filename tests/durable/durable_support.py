@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -163,3 +166,21 @@ def sse_events(text: str) -> list[dict[str, str]]:
         if fields:
             events.append(fields)
     return events
+
+
+@contextlib.contextmanager
+def app_without_ready_wait(pipelines_dir: Path, **settings: Any) -> Iterator[Any]:
+    """The app in-process, for tests where ``/health/ready`` is expected to say 503 (store down)."""
+    from fastapi.testclient import TestClient
+
+    from hayhooks.server.app import create_app
+    from hayhooks.settings import Settings
+
+    settings.setdefault("pipelines_dir", str(pipelines_dir))
+    settings.setdefault("watch_pipelines_dir", False)
+    app = create_app(Settings(_env_file=None, **settings))
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and app.state.hayhooks.startup_report is None:
+            time.sleep(0.02)
+        yield client
