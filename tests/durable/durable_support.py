@@ -13,6 +13,7 @@ import httpx
 # One wrapper exercising every DurableContext method; the request says which path to take.
 JOB_WRAPPER = '''
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -25,7 +26,10 @@ from hayhooks import BasePipelineWrapper, DurableContext
 @component
 class Double:
     @component.output_types(value=int)
-    def run(self, value: int) -> dict:
+    def run(self, value: int, log: str = "") -> dict:
+        if log:
+            with open(log, "a") as f:
+                f.write(f"double {os.getpid()}\\n")
         return {"value": value * 2}
 
 
@@ -37,7 +41,7 @@ class Gate:
     def run(self, value: int, hold: str = "", log: str = "") -> dict:
         if log:
             with open(log, "a") as f:
-                f.write("gate\\n")
+                f.write(f"gate {os.getpid()}\\n")
         while hold and Path(hold).exists():
             time.sleep(0.05)
         return {"value": value + 1}
@@ -101,7 +105,7 @@ class PipelineWrapper(BasePipelineWrapper):
             answer = Approval.model_validate(context.take_resume_input())
             approved, note = answer.approved, answer.note
         out = await context.run_pipeline_async(
-            {"double": {"value": request.n}, "gate": {"hold": request.hold, "log": request.log}},
+            {"double": {"value": request.n, "log": request.log}, "gate": {"hold": request.hold, "log": request.log}},
             checkpoint_at=["gate"],
         )
         return Result(
@@ -147,7 +151,11 @@ def wait_status(client: httpx.Client, location: str, statuses: set[str], timeout
     deadline = time.monotonic() + timeout
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        body = client.get(location).json()
+        try:
+            body = client.get(location).json()
+        except httpx.TransportError:  # a worker was just killed under this connection
+            time.sleep(0.05)
+            continue
         if body.get("status") in statuses:
             return body
         time.sleep(0.05)
