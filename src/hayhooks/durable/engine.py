@@ -64,6 +64,9 @@ class DurableEngine:
         self._running: dict[str, DurableContext] = {}
         self._stopping = False
         self.started = False
+        # Observers (metrics): counts by status after each maintenance pass, and each claim.
+        self.on_counts: Callable[[dict[str, int]], None] | None = None
+        self.on_claim: Callable[[ExecutionRecord, bool], None] | None = None
 
     # --- store access --------------------------------------------------------------------------------------
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -268,6 +271,8 @@ class DurableEngine:
                 removed = await self._call(self.store.purge_expired, now_ms())
                 if removed:
                     logger.debug("Purged %d expired durable executions", removed)
+                if self.on_counts is not None:
+                    self.on_counts(await self._call(self.store.count_by_status))
             except Exception as exc:
                 logger.warning("Durable maintenance failed: %s", exc)
             await asyncio.sleep(self.config.maintenance_interval_seconds)
@@ -343,6 +348,8 @@ class DurableEngine:
         record.lease_expires_at = now + self.config.lease_duration_ms
         if not self.store.compare_and_set(record, expected):
             return None
+        if self.on_claim is not None:
+            self.on_claim(record, expired)
         if expired:
             logger.info(
                 "Took over execution %s (attempt %d) after its lease expired", record.execution_id, record.attempt

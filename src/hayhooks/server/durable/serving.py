@@ -16,6 +16,7 @@ from hayhooks.context import get_request_context
 from hayhooks.durable import DurableEngine, DurableSpec, ExecutionRecord, create_store
 from hayhooks.durable.config import config_from_settings
 from hayhooks.durable.models import parse_cursor, project
+from hayhooks.server.durable import metrics as durable_metrics
 from hayhooks.server.durable.protocol import HEARTBEAT, sse_frame
 from hayhooks.server.state import ServerState
 
@@ -44,6 +45,7 @@ def install_durable(app: FastAPI, state: ServerState) -> DurableEngine:
         names=lambda: durable_names(state),
         worker=state.worker,
     )
+    engine.on_counts, engine.on_claim = durable_metrics.record_counts, durable_metrics.record_claim
     state.extras["durable"] = engine
     state.extras.setdefault("lifespan_hooks", []).append(_lifespan(engine))
     state.registry.subscribe(lambda event, name: engine.wake() if event == "deployed" else None)
