@@ -7,7 +7,7 @@ from pathlib import Path
 from tests.conftest import write_wrapper
 from tests.durable.durable_support import job_wrapper, wait_status
 
-PLAIN = '''
+PLAIN = """
 from hayhooks import BasePipelineWrapper
 
 
@@ -17,7 +17,7 @@ class PipelineWrapper(BasePipelineWrapper):
 
     def run_api(self, text: str) -> str:
         return text[::-1]
-'''
+"""
 
 
 def _deploy(client, name: str, code: str):

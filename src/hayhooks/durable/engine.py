@@ -33,7 +33,7 @@ from hayhooks.durable.stores.base import ExecutionStore
 
 logger = logging.getLogger("hayhooks.durable")
 
-SpecResolver = Callable[[str], DurableSpec | None]
+SpecResolver = Callable[[str, str], DurableSpec | None]  # (pipeline name, execution kind) -> spec
 CAS_ATTEMPTS = 50
 
 
@@ -313,7 +313,7 @@ class DurableEngine:
     def _try_claim(self, record: ExecutionRecord, now: int) -> tuple[ExecutionRecord, DurableSpec | None] | None:
         due = record.status == "queued" and record.available_at <= now
         expired = record.status == "running" and (record.lease_expires_at or 0) < now
-        spec = self._resolve(record.pipeline)
+        spec = self._resolve(record.pipeline, record.kind)
         if not (due or expired) or spec is None:
             return None
         expected = record.version

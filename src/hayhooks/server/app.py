@@ -21,6 +21,7 @@ from hayhooks.server import health, heap, startup_gc
 from hayhooks.server.admin.api_router import router as admin_router
 from hayhooks.server.dispatch import HayhooksApp
 from hayhooks.server.durable.api_router import router as durable_router
+from hayhooks.server.durable.openai_background import router as background_router
 from hayhooks.server.durable.serving import install_durable
 from hayhooks.server.errors import install_error_handlers
 from hayhooks.server.hardening import install_hardening
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.include_router(admin_router)
     app.include_router(openai_router)
     app.include_router(durable_router)
+    app.include_router(background_router)
     install_durable(app, state)
     app.router.routes.extend(run_routes)  # kept for 405s and url_for; the run itself is dispatched early
     app.run_endpoint, app.show_tracebacks = run_pipeline, settings.show_tracebacks

@@ -26,13 +26,30 @@ STREAM_POLL_SECONDS = 0.05
 HEARTBEAT_SECONDS = 15.0
 
 
-def spec_of(state: ServerState, name: str) -> DurableSpec | None:
+BACKGROUND_METHODS = frozenset({"run_response", "run_response_async"})
+
+
+def spec_of(state: ServerState, name: str, kind: str = "pipeline") -> DurableSpec | None:
+    """The spec executions of ``kind`` on pipeline ``name`` run with (``response``: OpenAI background runs)."""
     pipeline = state.registry.get(name)
-    return None if pipeline is None else pipeline.state.get("durable")
+    if pipeline is None:
+        return None
+    if kind == "response":
+        if not pipeline.methods & BACKGROUND_METHODS:
+            return None
+        from hayhooks.server.durable.openai_background import background_spec
+
+        return background_spec(pipeline)
+    return pipeline.state.get("durable")
 
 
 def durable_names(state: ServerState) -> list[str]:
-    return [p.name for p in state.registry.all() if "durable" in p.state]
+    """Pipelines whose executions this process can run."""
+    return [p.name for p in state.registry.all() if "durable" in p.state or p.methods & BACKGROUND_METHODS]
+
+
+def has_durable(state: ServerState) -> bool:
+    return any("durable" in p.state for p in state.registry.all())
 
 
 def install_durable(app: FastAPI, state: ServerState) -> DurableEngine:
@@ -41,7 +58,7 @@ def install_durable(app: FastAPI, state: ServerState) -> DurableEngine:
     engine = DurableEngine(
         create_store(config),
         config,
-        resolve=lambda name: spec_of(state, name),
+        resolve=lambda name, kind: spec_of(state, name, kind),
         names=lambda: durable_names(state),
         worker=state.worker,
     )
@@ -68,7 +85,7 @@ def _lifespan(engine: DurableEngine) -> Callable[[Any], Any]:
 async def durable_readiness(state: ServerState) -> str | None:
     """Why the durable store is unusable (only asked when a durable pipeline is deployed), else ``None``."""
     engine: DurableEngine | None = state.extras.get("durable")
-    if engine is None or not durable_names(state):
+    if engine is None or not has_durable(state):
         return None
     try:
         await engine._call(engine.store.ping)

@@ -229,6 +229,10 @@ async def chat_completion(state: ServerState, request: ChatCompletionRequest) ->
 
 async def create_response(state: ServerState, request: ResponsesRequest) -> Response:
     pipeline = await find_pipeline(state, request.model, RESPONSES)
+    if (request.model_extra or {}).get("background"):  # runs as a durable execution
+        from hayhooks.server.durable.openai_background import submit
+
+        return await submit(state, pipeline, request)
     body = request.model_dump()
     kwargs = {"model": request.model, "input_items": request.input_items(), "body": body}
     encoder = ResponsesEncoder(new_id("resp"), request.model, now(), body)
