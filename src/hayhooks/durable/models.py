@@ -109,6 +109,11 @@ class ExecutionRecord:
         return ExecutionRecord.from_json(self.to_json())
 
 
+def error_body(kind: str, message: str, code: str | None = None, retryable: bool = False) -> dict[str, Any]:
+    """The ``error`` of a failed execution, as clients see it."""
+    return {"type": kind, "message": message, "retryable": retryable, "code": code}
+
+
 def links(record: ExecutionRecord, prefix: str = "") -> dict[str, str]:
     base = f"{prefix}/{record.pipeline}/executions/{record.execution_id}"
     return {"self": base, "cancel": f"{base}/cancel", "resume": f"{base}/resume", "stream": f"{base}/stream"}
