@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable, Collection
 from typing import Any
@@ -32,6 +33,7 @@ logger = logging.getLogger("hayhooks.durable")
 
 SpecResolver = Callable[[str, str], DurableSpec | None]  # (pipeline name, execution kind) -> spec
 CAS_ATTEMPTS = 50
+COUNT_CACHE_SECONDS = 0.25
 
 
 class InvalidTransitionError(Exception):
@@ -57,6 +59,7 @@ class DurableEngine(WorkerLoops):
         self._running: dict[str, DurableContext] = {}
         self._stopping = False
         self.started = False
+        self._count_cache: tuple[float, int] = (float("-inf"), 0)
         # Observers (metrics): counts by status after each maintenance pass, and each claim.
         self.on_counts: Callable[[dict[str, int]], None] | None = None
         self.on_claim: Callable[[ExecutionRecord, bool], None] | None = None
@@ -74,10 +77,14 @@ class DurableEngine(WorkerLoops):
                 f"{what} is {size} bytes, over HAYHOOKS_DURABLE_MAX_PAYLOAD_BYTES ({self.config.max_payload_bytes})"
             )
 
-    def _mutate(self, execution_id: str, mutate: Callable[[ExecutionRecord], None]) -> ExecutionRecord:
-        """Read, change and compare-and-set one record, retrying when someone else wrote in between."""
-        for _ in range(CAS_ATTEMPTS):
-            record = self.store.get(execution_id)
+    def _mutate(
+        self, execution_id: str, mutate: Callable[[ExecutionRecord], None], cached: ExecutionRecord | None = None
+    ) -> ExecutionRecord:
+        """Read, change and compare-and-set one record, retrying when someone else wrote in between.
+
+        ``cached``, the version this process wrote last, saves the read when nobody wrote since."""
+        for attempt in range(CAS_ATTEMPTS):
+            record = cached.copy() if attempt == 0 and cached is not None else self.store.get(execution_id)
             if record is None:
                 raise KeyError(execution_id)
             expected = record.version
@@ -97,12 +104,11 @@ class DurableEngine(WorkerLoops):
 
         self.check_size("request", request)
         digest = fingerprint({"pipeline": pipeline, "request": request})
-        if idempotency_key is None:
-            counts = await self._call(self.store.count_nonterminal)
-            if counts >= self.config.max_nonterminal_executions:
-                raise CapacityError(
-                    f"{counts} executions are unfinished, the limit is HAYHOOKS_DURABLE_MAX_NONTERMINAL_EXECUTIONS"
-                )
+        unfinished = await self._unfinished()
+        if unfinished >= self.config.max_nonterminal_executions:
+            raise CapacityError(
+                f"{unfinished} executions are unfinished, the limit is HAYHOOKS_DURABLE_MAX_NONTERMINAL_EXECUTIONS"
+            )
         now = now_ms()
         record = ExecutionRecord(
             execution_id=new_execution_id(),
@@ -118,11 +124,20 @@ class DurableEngine(WorkerLoops):
             updated_at=now,
         )
         stored, created = await self._call(self.store.insert, record)
+        self._count_cache = (self._count_cache[0], self._count_cache[1] + int(created))
         if not created and stored.request_fingerprint != digest:
             raise IdempotencyConflictError("idempotency key is bound to different work")
         if created:
             self._wake.set()
         return stored, created
+
+    async def _unfinished(self) -> int:
+        """Unfinished executions in the store, read at most every ``COUNT_CACHE_SECONDS`` (plus local submits)."""
+        read_at, count = self._count_cache
+        if time.monotonic() - read_at > COUNT_CACHE_SECONDS:
+            count = await self._call(self.store.count_nonterminal)
+            self._count_cache = (time.monotonic(), count)
+        return count
 
     async def get(self, execution_id: str) -> ExecutionRecord | None:
         return await self._call(self.store.get, execution_id)
@@ -182,7 +197,7 @@ class DurableEngine(WorkerLoops):
             self._assert_lease(context, record)
             mutate(record)
 
-        return self._mutate(context.execution_id, guarded)
+        return self._mutate(context.execution_id, guarded, context._record)
 
     def _assert_lease(self, context: DurableContext, record: ExecutionRecord) -> None:
         owned = record.status == ExecutionStatus.RUNNING.value and record.lease_owner == context._lease_token

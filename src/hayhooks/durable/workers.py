@@ -252,7 +252,7 @@ class WorkerLoops:
                     record.error = error_body(type(exc).__name__, str(exc), "payload_too_large")
                 self._terminal(record, ExecutionStatus.FAILED)
 
-        context._record = await self._call(self._mutate, context.execution_id, mutate)
+        context._record = await self._call(self._mutate, context.execution_id, mutate, context._record)
         if outcome == "retry":
             self._wake.set()
 

@@ -6,9 +6,34 @@ import json
 import threading
 from collections import deque
 from collections.abc import Collection
+from typing import NamedTuple
 
 from hayhooks.durable.models import Chunk, ExecutionRecord, now_ms
 from hayhooks.durable.stores.base import ExecutionStore, idempotency_scope
+
+
+class _Meta(NamedTuple):
+    """What scans need, kept beside the JSON so they never decode records."""
+
+    pipeline: str
+    owner_id: str | None
+    status: str
+    version: int
+    available_at: int
+    lease_expires_at: int | None
+    expires_at: int | None
+
+
+def _meta(record: ExecutionRecord) -> _Meta:
+    return _Meta(
+        record.pipeline,
+        record.owner_id,
+        record.status,
+        record.version,
+        record.available_at,
+        record.lease_expires_at,
+        record.expires_at,
+    )
 
 
 class MemoryExecutionStore(ExecutionStore):
@@ -17,14 +42,17 @@ class MemoryExecutionStore(ExecutionStore):
 
     def __init__(self) -> None:
         self._records: dict[str, str] = {}  # id -> JSON, so readers never share mutable objects with writers
-        self._versions: dict[str, int] = {}
+        self._meta: dict[str, _Meta] = {}  # insertion order = submission order
+        self._active: dict[str, None] = {}  # unfinished executions, oldest first: what workers scan
+        self._counts: dict[str, int] = {}
         self._idempotency: dict[str, str] = {}
         self._chunks: dict[str, deque[tuple[int, int, int, str]]] = {}
         self._chunk_seq: dict[str, int] = {}
         self._dropped: dict[str, int] = {}
-        self._order: list[str] = []
-        self._active: dict[str, None] = {}  # unfinished executions, oldest first: what workers scan
         self._lock = threading.Lock()
+
+    def _count(self, status: str, delta: int) -> None:
+        self._counts[status] = self._counts.get(status, 0) + delta
 
     def insert(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool]:
         scope = idempotency_scope(record)
@@ -34,9 +62,9 @@ class MemoryExecutionStore(ExecutionStore):
                 if existing is not None:
                     return ExecutionRecord.from_json(existing), False
             self._records[record.execution_id] = record.to_json()
-            self._versions[record.execution_id] = record.version
-            self._order.append(record.execution_id)
+            self._meta[record.execution_id] = _meta(record)
             self._active[record.execution_id] = None
+            self._count(record.status, 1)
             if scope is not None:
                 self._idempotency[scope] = record.execution_id
         return record, True
@@ -47,10 +75,14 @@ class MemoryExecutionStore(ExecutionStore):
 
     def compare_and_set(self, record: ExecutionRecord, expected_version: int) -> bool:
         with self._lock:
-            if self._versions.get(record.execution_id) != expected_version:
+            old = self._meta.get(record.execution_id)
+            if old is None or old.version != expected_version:
                 return False
             self._records[record.execution_id] = record.to_json()
-            self._versions[record.execution_id] = record.version
+            self._meta[record.execution_id] = _meta(record)
+            if old.status != record.status:
+                self._count(old.status, -1)
+                self._count(record.status, 1)
             if record.terminal:
                 self._active.pop(record.execution_id, None)
         return True
@@ -58,11 +90,11 @@ class MemoryExecutionStore(ExecutionStore):
     def claimable(self, pipelines: Collection[str], now: int, limit: int) -> list[str]:
         found = []
         for execution_id in list(self._active):
-            record = self.get(execution_id)
-            if record is None or record.pipeline not in pipelines:
+            meta = self._meta.get(execution_id)
+            if meta is None or meta.pipeline not in pipelines:
                 continue
-            due = record.status == "queued" and record.available_at <= now
-            expired = record.status == "running" and (record.lease_expires_at or 0) < now
+            due = meta.status == "queued" and meta.available_at <= now
+            expired = meta.status == "running" and (meta.lease_expires_at or 0) < now
             if due or expired:
                 found.append(execution_id)
                 if len(found) >= limit:
@@ -72,25 +104,23 @@ class MemoryExecutionStore(ExecutionStore):
     def list(
         self, pipeline: str, owner_id: str | None, limit: int, cursor: str | None
     ) -> tuple[list[ExecutionRecord], str | None]:
-        ids = list(reversed(self._order))
+        ids = list(reversed(self._meta))
         if cursor is not None:
             ids = ids[ids.index(cursor) + 1 :] if cursor in ids else []
         page: list[ExecutionRecord] = []
         for execution_id in ids:
-            record = self.get(execution_id)
-            if record is None or record.pipeline != pipeline or (owner_id is not None and record.owner_id != owner_id):
+            meta = self._meta.get(execution_id)
+            if meta is None or meta.pipeline != pipeline or (owner_id is not None and meta.owner_id != owner_id):
                 continue
             if len(page) == limit:
                 return page, page[-1].execution_id
-            page.append(record)
+            record = self.get(execution_id)
+            if record is not None:
+                page.append(record)
         return page, None
 
     def count_by_status(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for text in list(self._records.values()):
-            status = json.loads(text)["status"]
-            counts[status] = counts.get(status, 0) + 1
-        return counts
+        return {status: count for status, count in self._counts.items() if count > 0}
 
     def append_chunk(self, execution_id: str, attempt: int, payload: str, max_chunks: int) -> str:
         with self._lock:
@@ -112,19 +142,20 @@ class MemoryExecutionStore(ExecutionStore):
 
     def purge_expired(self, now: int) -> int:
         with self._lock:
-            doomed = []
-            for execution_id, text in self._records.items():
-                expires_at = json.loads(text).get("expires_at")
-                if expires_at is not None and expires_at <= now:
-                    doomed.append(execution_id)
+            doomed = [i for i, m in self._meta.items() if m.expires_at is not None and m.expires_at <= now]
             for execution_id in doomed:
+                meta = self._meta.pop(execution_id)
+                self._count(meta.status, -1)
                 self._records.pop(execution_id, None)
-                self._versions.pop(execution_id, None)
+                self._active.pop(execution_id, None)
                 self._chunks.pop(execution_id, None)
-                self._order.remove(execution_id)
-            for scope, execution_id in list(self._idempotency.items()):
-                if execution_id in doomed:
-                    del self._idempotency[scope]
+                self._chunk_seq.pop(execution_id, None)
+                self._dropped.pop(execution_id, None)
+            if doomed:
+                gone = set(doomed)
+                for scope, execution_id in list(self._idempotency.items()):
+                    if execution_id in gone:
+                        del self._idempotency[scope]
         return len(doomed)
 
     def ping(self) -> None:

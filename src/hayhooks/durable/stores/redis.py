@@ -4,7 +4,8 @@ Keys, all under ``HAYHOOKS_DURABLE_REDIS_KEY_PREFIX``:
 
 - ``exec:{id}``: hash with the record (``d``), its version (``v``) and status (``s``);
   compare-and-set is one Lua script, so it is atomic on the server;
-- ``due``: sorted set of claimable work: queued executions by ``available_at``, running ones by lease expiry;
+- ``due:{pipeline}``: sorted set of claimable work: queued executions by ``available_at``, running ones by
+  lease expiry;
 - ``list:{pipeline}``: sorted set of ids by submission order; ``counts``: executions per status;
 - ``expiry``: terminal executions by deletion time; ``idem:{scope}``: idempotency key -> id;
 - ``chunks:{id}``: a Redis stream capped at ``HAYHOOKS_DURABLE_MAX_STREAM_CHUNKS``, entry ids ``0-{n}``.
@@ -113,7 +114,7 @@ class RedisExecutionStore(ExecutionStore):
     def insert(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool]:
         keys = [
             self._key("exec", record.execution_id),
-            self._key("due"),
+            self._key("due", record.pipeline),
             self._key("list", record.pipeline),
             self._key("counts"),
             self._idem_key(record),
@@ -140,7 +141,12 @@ class RedisExecutionStore(ExecutionStore):
         return None if data is None else ExecutionRecord.from_json(data)
 
     def compare_and_set(self, record: ExecutionRecord, expected_version: int) -> bool:
-        keys = [self._key("exec", record.execution_id), self._key("due"), self._key("expiry"), self._key("counts")]
+        keys = [
+            self._key("exec", record.execution_id),
+            self._key("due", record.pipeline),
+            self._key("expiry"),
+            self._key("counts"),
+        ]
         expires = str(record.expires_at) if record.expires_at is not None else ""
         args = [
             expected_version,
@@ -154,19 +160,13 @@ class RedisExecutionStore(ExecutionStore):
         return bool(self._do(lambda: self._cas(keys=keys, args=args)))
 
     def claimable(self, pipelines: Collection[str], now: int, limit: int) -> list[str]:
-        ids = self._do(lambda: self.client.zrangebyscore(self._key("due"), "-inf", now, start=0, num=limit * 4))
-        if not ids:
-            return []
-        names = set(pipelines)
-        found = []
-        for raw in ids:
-            execution_id = raw.decode()
-            record = self.get(execution_id)
-            if record is not None and record.pipeline in names:
-                found.append(execution_id)
-                if len(found) >= limit:
-                    break
-        return found
+        names = list(pipelines)
+        pipe = self.client.pipeline(transaction=False)
+        for name in names:
+            pipe.zrangebyscore(self._key("due", name), "-inf", now, start=0, num=limit, withscores=True)
+        batches = self._do(pipe.execute)
+        found = sorted((score, raw.decode()) for batch in batches for raw, score in batch)
+        return [execution_id for _, execution_id in found[:limit]]
 
     def list(
         self, pipeline: str, owner_id: str | None, limit: int, cursor: str | None
@@ -221,10 +221,10 @@ class RedisExecutionStore(ExecutionStore):
             record = self.get(execution_id)
             pipe = self.client.pipeline(transaction=True)
             pipe.zrem(self._key("expiry"), execution_id)
-            pipe.zrem(self._key("due"), execution_id)
             pipe.delete(self._key("exec", execution_id), self._key("chunks", execution_id))
             pipe.delete(self._key("chunkhead", execution_id))
             if record is not None:
+                pipe.zrem(self._key("due", record.pipeline), execution_id)
                 pipe.zrem(self._key("list", record.pipeline), execution_id)
                 pipe.hincrby(self._key("counts"), record.status, -1)
                 if record.idempotency_key is not None:
