@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ class DurableSpec:
     kind: str
     owner_id: Callable[[Any], str] | None
     target: Any
+    deployed_at: float = 0.0  # when this process deployed this version (epoch seconds)
 
     def dump_result(self, value: Any) -> Any:
         return self.result_adapter.dump_python(value, mode="json")
@@ -90,4 +92,5 @@ def build_spec(wrapper: Any) -> DurableSpec:
         kind=_kind(target),
         owner_id=owner,
         target=target,
+        deployed_at=time.time(),
     )

@@ -113,6 +113,7 @@ class WorkerLoops:
         spec = self._resolve(record.pipeline, record.kind)
         if not (due or expired) or spec is None:
             return None
+        config_lease = self.config.lease_duration_ms
         expected = record.version
         record.version += 1
         record.updated_at = now
@@ -125,6 +126,10 @@ class WorkerLoops:
                 "attempts_exhausted",
             )
         elif record.revision != spec.revision:
+            if record.created_at > spec.deployed_at * 1000 and now - record.created_at < config_lease:
+                # Submitted after this process deployed its version: another worker or instance serves that
+                # revision (a deploy is rolling out). Leave it to them for a while before calling it a mismatch.
+                return None
             failure = error_body(
                 "RevisionMismatch",
                 f"Execution started on revision '{record.revision}' but pipeline '{record.pipeline}' now runs "

@@ -110,6 +110,7 @@ def background_spec(pipeline: DeployedPipeline) -> DurableSpec:
         kind=KIND,
         owner_id=None,
         target=None,
+        deployed_at=pipeline.deployed_at,
     )
     pipeline.state["durable_response"] = spec
     return spec
