@@ -68,3 +68,12 @@ def test_invalid_durable_wrapper_is_refused_at_deploy(app_client, tmp_path: Path
         assert client.post("/job/run-durable", json={"n": 1}).status_code == 404
         status = client.get("/status").json()
     assert "durable_revision" in str(status)
+
+
+def test_no_durable_pipeline_never_creates_the_embedded_store(app_client, tmp_path: Path):
+    pipelines = tmp_path / "pipelines"
+    pipelines.mkdir()
+    with app_client(pipelines, durable_maintenance_interval_seconds=0.05) as client:
+        assert client.get("/health/ready").status_code == 200
+        assert client.post("/nothing/run-durable", json={}).status_code == 404
+    assert not (tmp_path / ".hayhooks").exists()

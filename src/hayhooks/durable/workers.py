@@ -64,6 +64,9 @@ class WorkerLoops:
 
     async def _maintenance_loop(self) -> None:
         while not self._stopping:
+            if not self._names():  # no durable pipeline here: never touch (or create) the store
+                await asyncio.sleep(self.config.maintenance_interval_seconds)
+                continue
             try:
                 removed = await self._call(self.store.purge_expired, now_ms())
                 if removed:

@@ -64,6 +64,11 @@ def install_durable(app: FastAPI, state: ServerState) -> DurableEngine:
     )
     engine.on_counts, engine.on_claim = durable_metrics.record_counts, durable_metrics.record_claim
     state.extras["durable"] = engine
+    if config.store == "memory" and state.settings.workers > 1:
+        logger.warning(
+            "HAYHOOKS_DURABLE_STORE=memory keeps executions inside each worker process: with several workers a "
+            "request may reach a worker that does not know the execution. Use the sqlite or redis store."
+        )
     state.extras.setdefault("lifespan_hooks", []).append(_lifespan(engine))
     state.registry.subscribe(lambda event, name: engine.wake() if event == "deployed" else None)
     return engine
