@@ -3,6 +3,7 @@ real redis-server."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,26 @@ def test_list_executions_newest_first(durable_client):
     rest = durable_client.get("/job/executions", params={"limit": 2, "cursor": page["next_cursor"]}).json()
     assert [e["execution_id"] for e in rest["executions"]] == ids[:1]
     assert rest["executions"][0]["deployment"] == "job" and rest["executions"][0]["revision"] == "rev-1"
+
+
+def test_stream_follows_a_running_execution_live(durable_client):
+    location = submit(durable_client, {"n": 1, "chunks": 2, "sleep": 0.5}).headers["location"]
+    events = sse_events(durable_client.get(location + "/stream").text)  # opened while it runs
+    assert [e.get("event") for e in events] == ["chunk", "chunk", "completed"]
+    assert '"status":"completed"' in events[-1]["data"]
+
+
+def test_size_and_count_caps(app_client, tmp_path: Path):
+    pipelines = tmp_path / "pipelines"
+    write_wrapper(pipelines, "job", job_wrapper())
+    caps = {"durable_max_payload_bytes": 200, "durable_max_nonterminal_executions": 2}
+    with app_client(pipelines, durable_store="memory", durable_poll_interval_seconds=0.05, **caps) as client:
+        big = client.post("/job/run-durable", json={"n": 1, "log": "x" * 500})
+        assert big.status_code == 413
+        assert "HAYHOOKS_DURABLE_MAX_PAYLOAD_BYTES" in big.json()["detail"]
+        for _ in range(2):
+            assert client.post("/job/run-durable", json={"approve": True}).status_code == 202
+        time.sleep(0.3)  # the unfinished count is read at most every 0.25 s
+        full = client.post("/job/run-durable", json={"n": 1})
+        assert full.status_code == 429
+        assert "HAYHOOKS_DURABLE_MAX_NONTERMINAL_EXECUTIONS" in full.json()["detail"]

@@ -23,6 +23,7 @@ from hayhooks.server.state import ServerState
 logger = logging.getLogger("hayhooks.durable")
 
 STREAM_POLL_SECONDS = 0.05
+STREAM_IDLE_POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 15.0
 
 
@@ -134,11 +135,15 @@ def visible(record: ExecutionRecord, request: Request, spec: DurableSpec | None)
 async def stream_execution(
     engine: DurableEngine, record: ExecutionRecord, cursor: tuple[int, int] | None, prefix: str
 ) -> AsyncIterator[bytes]:
-    """Chunks after ``cursor`` as they are written, then one event named after the final status."""
+    """Chunks after ``cursor`` as they are written, then one event named after the final status.
+
+    The store is polled, every ``STREAM_POLL_SECONDS`` while chunks come, backing off to
+    ``STREAM_IDLE_POLL_SECONDS`` while nothing changes (e.g. an execution waiting for a person)."""
     yield HEARTBEAT
     after = cursor
     first = True
     last_beat = time.monotonic()
+    delay = STREAM_POLL_SECONDS
     execution_id = record.execution_id
     while True:
         chunks, gap = await engine._call(engine.store.read_chunks, execution_id, after)
@@ -148,16 +153,20 @@ async def stream_execution(
         for chunk in chunks:
             yield sse_frame("chunk", {"attempt": chunk.attempt, "payload": chunk.payload}, chunk.chunk_id)
             after = parse_cursor(chunk.chunk_id)
-        if record.terminal:
-            if not chunks:
-                yield sse_frame(record.status, project(record, prefix))
-                return
-        else:
-            if not chunks:
-                await asyncio.sleep(STREAM_POLL_SECONDS)
+        if record.terminal and not chunks:
+            yield sse_frame(record.status, project(record, prefix))
+            return
+        if not record.terminal:
+            if chunks:
+                delay = STREAM_POLL_SECONDS
+            else:
+                await asyncio.sleep(delay)
+                delay = min(STREAM_IDLE_POLL_SECONDS, delay * 1.5)
             current = await engine.get(execution_id)
             if current is None:
                 return
+            if current.version != record.version:
+                delay = STREAM_POLL_SECONDS
             record = current
         if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
             last_beat = time.monotonic()
