@@ -20,6 +20,7 @@ from hayhooks.registry import Registry
 from hayhooks.server import health, heap, startup_gc
 from hayhooks.server.admin.api_router import router as admin_router
 from hayhooks.server.dispatch import HayhooksApp
+from hayhooks.server.durable.api_router import HOT_SUFFIX_ENDPOINTS as DURABLE_HOT_ENDPOINTS
 from hayhooks.server.durable.api_router import router as durable_router
 from hayhooks.server.durable.openai_background import router as background_router
 from hayhooks.server.durable.serving import install_durable
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.router.routes.extend(run_routes)  # kept for 405s and url_for; the run itself is dispatched early
     app.run_endpoint, app.show_tracebacks = run_pipeline, settings.show_tracebacks
     app.hot_endpoints = dict(OPENAI_HOT_ENDPOINTS)
+    app.hot_suffix_endpoints = dict(DURABLE_HOT_ENDPOINTS)
     if settings.serve_mcp:  # MCP is an optional extra: import it only when asked for
         from hayhooks.server.mcp.mount import mount_mcp
 

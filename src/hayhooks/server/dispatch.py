@@ -67,12 +67,18 @@ def endpoint_app(endpoint: Endpoint, show_tracebacks: bool) -> ASGIApp:
 
 class HotPathDispatcher:
     def __init__(
-        self, framework: ASGIApp, run: ASGIApp | None, exact: dict[str, ASGIApp], mounted_roots: Container[str]
+        self,
+        framework: ASGIApp,
+        run: ASGIApp | None,
+        exact: dict[str, ASGIApp],
+        mounted_roots: Container[str],
+        suffixes: dict[str, ASGIApp] | None = None,
     ) -> None:
         self.framework = framework
         self.run = run
         self.exact = exact  # POST path -> app, e.g. /v1/chat/completions
         self.mounted_roots = mounted_roots  # `/mcp/run` belongs to the MCP mount, not to a pipeline "mcp"
+        self.suffixes = suffixes or {}  # POST /{name}<suffix> -> app, e.g. /run-durable
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -86,6 +92,13 @@ class HotPathDispatcher:
                 scope["path_params"] = {"name": name}
                 await self.run(scope, receive, send)  # type: ignore[misc]
                 return
+            for suffix, app in self.suffixes.items():
+                if path.endswith(suffix) and path.count("/") == 1 + suffix.count("/") and len(path) > len(suffix) + 1:
+                    name = path[1 : -len(suffix)]
+                    if name not in self.mounted_roots:
+                        scope["path_params"] = {"name": name}
+                        await app(scope, receive, send)
+                        return
         await self.framework(scope, receive, send)
 
 
@@ -95,6 +108,7 @@ class HayhooksApp(FastAPI):
     run_endpoint: Endpoint | None = None
     show_tracebacks: bool = False
     hot_endpoints: dict[str, Endpoint]  # exact POST paths answered before the router (same answers as its routes)
+    hot_suffix_endpoints: dict[str, Endpoint]  # POST /{name}<suffix> answered before the router (e.g. /run-durable)
     _framework_telemetry: bool | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,11 +135,13 @@ class HayhooksApp(FastAPI):
         finally:
             self.user_middleware = user_middleware
         hot = getattr(self, "hot_endpoints", {})
-        if self.run_endpoint is not None or hot:
+        hot_suffixes = getattr(self, "hot_suffix_endpoints", {})
+        if self.run_endpoint is not None or hot or hot_suffixes:
             mounted = {route.path.strip("/") for route in self.router.routes if isinstance(route, Mount)}
             run = None if self.run_endpoint is None else endpoint_app(self.run_endpoint, self.show_tracebacks)
             exact = {path: endpoint_app(endpoint, self.show_tracebacks) for path, endpoint in hot.items()}
-            app = HotPathDispatcher(app, run, exact, mounted)
+            suffixes = {s: endpoint_app(endpoint, self.show_tracebacks) for s, endpoint in hot_suffixes.items()}
+            app = HotPathDispatcher(app, run, exact, mounted, suffixes)
         for cls, args, kwargs in reversed(user_middleware):
             app = cls(app, *args, **kwargs)
         return app

@@ -95,6 +95,14 @@ async def run_durable(name: str, request: Request) -> JSONResponse:
     return JSONResponse(project(record, prefix), status_code=202 if created else 200, headers=headers)
 
 
+async def run_durable_endpoint(request: Request) -> JSONResponse:
+    """``POST /{name}/run-durable`` as a plain endpoint, answered before the router (``server/dispatch.py``)."""
+    return await run_durable(request.path_params["name"], request)
+
+
+HOT_SUFFIX_ENDPOINTS = {"/run-durable": run_durable_endpoint}
+
+
 @router.get("/{name}/executions", summary="List durable executions (admin key when API keys are configured)")
 async def list_executions(name: str, request: Request, limit: int = 50, cursor: str | None = None) -> JSONResponse:
     spec = await _pipeline(request, name)
