@@ -5,7 +5,12 @@ see ``docs/durable-runs.md``.
 """
 
 from hayhooks.durable.config import DurableConfig
-from hayhooks.durable.context import DurableContext, current_durable_context, durable_streaming_callback
+from hayhooks.durable.context import (
+    DurableContext,
+    current_durable_context,
+    durable_context_scope,
+    durable_streaming_callback,
+)
 from hayhooks.durable.engine import DurableEngine, InvalidTransitionError
 from hayhooks.durable.errors import (
     CapacityError,
@@ -38,6 +43,7 @@ __all__ = [
     "build_spec",
     "create_store",
     "current_durable_context",
+    "durable_context_scope",
     "durable_streaming_callback",
     "is_durable",
 ]

@@ -6,10 +6,11 @@ methods do the same work off the event loop. A context belongs to one attempt of
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hayhooks.durable._threads import run_sync
@@ -209,6 +210,16 @@ class DurableContext:
 
     def __repr__(self) -> str:
         return f"DurableContext(execution_id={self.execution_id!r}, attempt={self.attempt})"
+
+
+@contextlib.contextmanager
+def durable_context_scope(context: DurableContext) -> Iterator[DurableContext]:
+    """Make ``context`` what ``current_durable_context()`` returns inside the ``with`` block."""
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
 
 
 def enter_context(context: DurableContext) -> contextvars.Token:
