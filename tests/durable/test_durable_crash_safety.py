@@ -154,3 +154,29 @@ def test_redis_restarted_mid_run_loses_nothing(tmp_path: Path):
     finally:
         server.stop()
         redis.stop()
+
+
+def test_sigterm_with_release_on_shutdown_hands_over_at_once(tmp_path: Path):
+    pipelines = _pipelines(tmp_path)
+    # A long lease: only the release on shutdown lets the next instance continue within the test's wait.
+    env = {
+        **FAST_LEASE,
+        "HAYHOOKS_DURABLE_LEASE_DURATION_MS": "120000",
+        "HAYHOOKS_DURABLE_SHUTDOWN_GRACE_SECONDS": "0.5",
+        "HAYHOOKS_DURABLE_RELEASE_RUNNING_ON_SHUTDOWN": "true",
+    }
+    first = launch_server(pipelines, tmp_path, env=env)
+    second = None
+    try:
+        body, hold, log = _held_job(tmp_path, "t")
+        location = first.client(limits=NO_KEEPALIVE).post("/job/run-durable", json=body).headers["location"]
+        _wait_for_lines(log, "gate", 1)
+        first.stop(signal.SIGTERM)
+        hold.unlink()
+        second = launch_server(pipelines, tmp_path, env=env)
+        done = _check_single_result(second.client(limits=NO_KEEPALIVE), location, log)
+        assert done["attempt"] == 2
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
