@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import free_port
+from conftest import free_port
 
 _SYSTEM_REDIS = Path("/usr/bin/redis-server")
 REDIS_SERVER = shutil.which("redis-server") or (str(_SYSTEM_REDIS) if _SYSTEM_REDIS.exists() else None)

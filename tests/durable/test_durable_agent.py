@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import write_wrapper
-from tests.durable.durable_support import sse_events, wait_status
+from conftest import write_wrapper
+from durable_support import sse_events, wait_status
 
 AGENT_WRAPPER = """
 from haystack.components.agents import Agent

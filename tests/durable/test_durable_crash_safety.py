@@ -14,10 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from tests.conftest import launch_server, write_wrapper
-from tests.durable.durable_support import job_wrapper, wait_status
-from tests.durable.redis_support import RedisServer
+from conftest import launch_server, write_wrapper
+from durable_support import job_wrapper, wait_status
+from redis_support import RedisServer
 
 FAST_LEASE = {
     "HAYHOOKS_DURABLE_LEASE_DURATION_MS": "1500",

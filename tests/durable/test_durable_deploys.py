@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import write_wrapper
-from tests.durable.durable_support import job_wrapper, wait_status
+from conftest import write_wrapper
+from durable_support import job_wrapper, wait_status
 
 PLAIN = """
 from hayhooks import BasePipelineWrapper

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.durable.durable_support import sse_events, wait_status
+from durable_support import sse_events, wait_status
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "durable_approval"
 

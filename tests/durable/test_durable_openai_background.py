@@ -6,9 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import launch_server, write_wrapper
 from openai import OpenAI
-
-from tests.conftest import launch_server, write_wrapper
 
 WORDS_WRAPPER = """
 import time

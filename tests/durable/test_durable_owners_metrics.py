@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.conftest import write_wrapper
-from tests.durable.durable_support import job_wrapper, wait_status
+from conftest import write_wrapper
+from durable_support import job_wrapper, wait_status
 
 OWNER_WRAPPER = """
 from pydantic import BaseModel

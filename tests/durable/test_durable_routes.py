@@ -7,10 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import write_wrapper
-from tests.durable.durable_support import SYNC_WRAPPER, job_wrapper, sse_events, wait_status
-from tests.durable.redis_support import RedisServer
+from conftest import write_wrapper
+from durable_support import SYNC_WRAPPER, job_wrapper, sse_events, wait_status
+from redis_support import RedisServer
 
 FAST = {"durable_poll_interval_seconds": 0.05, "durable_lease_duration_ms": 3000, "durable_lease_commit_safety_ms": 100}
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import free_port, write_wrapper
+from durable_support import app_without_ready_wait, job_wrapper, wait_status
+from redis_support import RedisServer
+
 from hayhooks.durable.config import config_from_settings
 from hayhooks.settings import Settings
-from tests.conftest import free_port, write_wrapper
-from tests.durable.durable_support import app_without_ready_wait, job_wrapper, wait_status
-from tests.durable.redis_support import RedisServer
 
 FAST = {"durable_poll_interval_seconds": 0.05}
 
