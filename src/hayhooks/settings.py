@@ -212,7 +212,10 @@ class Settings(BaseSettings):
         "loses it, and another worker continues the execution from its last checkpoint.",
     )
     durable_lease_commit_safety_ms: int = Field(
-        1500, ge=0, description="A worker writes nothing when its lease expires in less than this (milliseconds)."
+        1500,
+        ge=0,
+        description="A worker writes nothing when its lease expires in less than this (milliseconds; at most a "
+        "quarter of the lease duration is used).",
     )
     durable_max_run_attempts: int = Field(
         3, ge=1, description="Attempts (claims by a worker) an execution may take before it fails."

@@ -58,4 +58,6 @@ def config_from_settings(settings: Any) -> DurableConfig:
         for name in DurableConfig.__dataclass_fields__
         if name not in ("store", "sqlite_path")
     }
+    # A lease is renewed every third of its duration: a safety margin larger than that would refuse every write.
+    values["lease_commit_safety_ms"] = min(values["lease_commit_safety_ms"], values["lease_duration_ms"] // 4)
     return DurableConfig(store=resolve_store(settings), sqlite_path=sqlite_path(settings), **values)
