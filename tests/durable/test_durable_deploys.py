@@ -35,6 +35,9 @@ def test_runtime_deploy_beside_ordinary_pipelines_and_revision_change(app_client
         assert client.post("/plain/run", json={"text": "abc"}).json() == {"result": "cba"}
         assert client.post("/plain/run-durable", json={"text": "abc"}).status_code == 404
         _deploy(client, "job", job_wrapper("rev-1"))
+        durable = client.get("/status").json()["durable"]
+        assert durable["healthy"] is True and durable["store"].startswith("sqlite")
+        assert durable["deployments"] == {"job": {"healthy": True, "revision": "rev-1", "running": 0}}
         location = client.post("/job/run-durable", json={"n": 2, "approve": True}).headers["location"]
         wait_status(client, location, {"waiting"})
         # Redeploy with the same revision: compatible by declaration, the execution continues.

@@ -187,6 +187,13 @@ class DurableEngine(WorkerLoops):
         self._wake.set()
         return record
 
+    def running_counts(self) -> dict[str, int]:
+        """Executions running in this process, by pipeline."""
+        counts: dict[str, int] = {}
+        for context in list(self._running.values()):
+            counts[context._record.pipeline] = counts.get(context._record.pipeline, 0) + 1
+        return counts
+
     def cancel_was_requested(self, execution_id: str) -> bool:
         record = self.store.get(execution_id)
         return record is not None and record.cancellation_requested_at is not None

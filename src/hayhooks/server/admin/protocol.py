@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -64,6 +66,10 @@ class StatusResponse(BaseModel):
     worker: str
     details: list[PipelineInfo] = []
     errors: dict[str, str] = Field(default_factory=dict, description="Pipelines that failed to load, with the reason.")
+    durable_mode: bool = Field(False, description="HAYHOOKS_DURABLE_MODE (Hayhooks 2.1.0 compatibility).")
+    durable: dict[str, Any] | None = Field(
+        None, description="Durable executions: store, workers of this process, and each durable pipeline's revision."
+    )
 
 
 class PipelineStatusResponse(BaseModel):

@@ -16,6 +16,7 @@ from hayhooks.server.admin.protocol import (
     PipelineStatusResponse,
     StatusResponse,
 )
+from hayhooks.server.durable.serving import durable_status
 from hayhooks.server.state import ServerState
 
 
@@ -73,6 +74,8 @@ def status(state: ServerState) -> StatusResponse:
         worker=state.worker,
         details=[pipeline_info(state, p) for p in pipelines],
         errors=state.registry.errors(),
+        durable_mode=state.settings.durable_mode,
+        durable=durable_status(state),
     )
 
 

@@ -100,6 +100,25 @@ async def durable_readiness(state: ServerState) -> str | None:
     return None
 
 
+def durable_status(state: ServerState) -> dict[str, Any] | None:
+    """The ``durable`` block of ``GET /status`` (no store access: ``/health/ready`` checks the store)."""
+    engine: DurableEngine | None = state.extras.get("durable")
+    if engine is None:
+        return None
+    running = engine.running_counts()
+    deployments = {
+        p.name: {"healthy": engine.started, "revision": p.state["durable"].revision, "running": running.get(p.name, 0)}
+        for p in state.registry.all()
+        if "durable" in p.state
+    }
+    return {
+        "healthy": engine.started,
+        "store": engine.store.describe(),
+        "worker_concurrency": engine.config.worker_concurrency,
+        "deployments": deployments,
+    }
+
+
 def get_engine(request: Request) -> DurableEngine:
     return request.app.state.hayhooks.extras["durable"]
 
