@@ -110,6 +110,7 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.duration = 2
         cfg.stream_seconds = 2.0
         cfg.deploy_repeats = 3
+        cfg.durable_executions = 100
     if args.runs is not None:
         cfg.runs = max(1, args.runs)
     if args.duration is not None:

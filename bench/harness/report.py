@@ -178,6 +178,11 @@ class Report:
                 None,
                 1,
             )
+        for store in ("memory", "redis", "sqlite") if "durable" in on else ():
+            label = f"durable, {store} store, {cfg.durable_executions} executions"
+            row(label, "completed executions/s", "durable", store, "eps", 1, higher_is_better=True)
+            row(label, "submit-to-completed p50 ms", "durable", store, "p50_ms", 1)
+            row(label, "submit-to-completed p99 ms", "durable", store, "p99_ms", 1)
         return table.markdown()
 
     def _cpu_scaling(self, server: str) -> float | None:
@@ -320,6 +325,28 @@ class Report:
                 lambda v: v <= 1.0,
                 "memory",
                 2,
+                ("ours", "ref"),
+            )
+
+        for store in ("memory", "redis") if "durable" in on else ():
+            eps = _div(self._med("durable", store, "ours", "eps"), self._med("durable", store, "ref", "eps"))
+            self._target(
+                f"durable, {store} store: completed executions/s, ours / reference",
+                "≥ 3x",
+                eps,
+                lambda v: v >= 3.0,
+                "durable",
+                store,
+                ("ours", "ref"),
+            )
+            p99 = _div(self._med("durable", store, "ours", "p99_ms"), self._med("durable", store, "ref", "p99_ms"))
+            self._target(
+                f"durable, {store} store: submit-to-completed p99, ours / reference",
+                "≤ 0.5x",
+                p99,
+                lambda v: v <= 0.5,
+                "durable",
+                store,
                 ("ours", "ref"),
             )
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REFERENCE_REQUIREMENT = "hayhooks[mcp]==2.1.0"
+REFERENCE_REQUIREMENT = "hayhooks[mcp,durable]==2.1.0"  # durable: the Redis client its durable mode needs
 REFERENCE_VERSION = "2.1.0"
 
 
@@ -25,6 +25,11 @@ def _installed_version(venv: Path) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def _has_redis(venv: Path) -> bool:
+    done = subprocess.run([str(venv / "bin" / "python"), "-c", "import redis"], capture_output=True, timeout=120)
+    return done.returncode == 0
+
+
 def ensure_reference_venv(venv: Path) -> Path:
     """Create ``venv`` with the reference Hayhooks release in it; returns its `hayhooks` script.
 
@@ -32,7 +37,7 @@ def ensure_reference_venv(venv: Path) -> Path:
     project, so it must never be installed into the project's environment.
     """
     hayhooks = venv / "bin" / "hayhooks"
-    if hayhooks.exists() and _installed_version(venv) == REFERENCE_VERSION:
+    if hayhooks.exists() and _installed_version(venv) == REFERENCE_VERSION and _has_redis(venv):
         return hayhooks
     if not (venv / "bin" / "python").exists():
         log(f"creating virtualenv {venv}")

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import pipelines, procs
+from .durable import section_durable
 from .httpcalls import request
 from .loadgen import LoadError, run_load, warm_up
 from .machine import StealMeter
 from .servers import ServerSpec, ServerStartError, start, wait_idle
 from .streamclient import StreamError, run_stream_load, stream_once
 
-SECTIONS = ("startup", "run", "stream", "deploy", "cpu", "memory")
+SECTIONS = ("startup", "run", "stream", "deploy", "cpu", "memory", "durable")
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Config:
     memory_pipelines: int = 100
     memory_workers: tuple[int, ...] = (1, 2)
     cpu_iterations: int = 0  # filled in by calibration
+    durable_executions: int = 300  # per measured durable run (see harness/durable.py)
+    durable_clients: int = 8
 
 
 @dataclass
@@ -481,6 +484,7 @@ SECTION_FUNCS = {
     "deploy": section_deploy,
     "cpu": section_cpu,
     "memory": section_memory,
+    "durable": section_durable,
 }
 
 

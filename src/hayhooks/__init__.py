@@ -38,6 +38,9 @@ _EXPORTS = {
     "get_request_context": "hayhooks.context",
     "RequestContext": "hayhooks.context",
     "create_app": "hayhooks.server.app",
+    "DurableContext": "hayhooks.durable.context",
+    "current_durable_context": "hayhooks.durable.context",
+    "durable_streaming_callback": "hayhooks.durable.context",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -157,6 +157,82 @@ class Settings(BaseSettings):
         False, description="Also serve MCP (Streamable HTTP at /mcp, SSE at /sse) on the main server."
     )
 
+    # --- durable executions -------------------------------------------------------------------------------
+    durable_mode: bool = Field(
+        False,
+        description="Hayhooks 2.1.0 compatibility switch. Durable wrappers are served without it; with it and no "
+        "HAYHOOKS_DURABLE_STORE, the store is Redis (as in 2.1.0), never a local file.",
+    )
+    durable_store: Literal["sqlite", "memory", "redis"] | None = Field(
+        None,
+        description="Execution store: sqlite (embedded file, survives restarts, shared by the workers of one host), "
+        "memory (lost on restart, one worker) or redis. Unset: redis when HAYHOOKS_DURABLE_REDIS_URL is set or "
+        "durable mode is on, else sqlite.",
+    )
+    durable_sqlite_path: str = Field(
+        "",
+        description="File of the embedded SQLite store. Empty: `.hayhooks/durable.sqlite3` next to the pipelines dir.",
+    )
+    durable_redis_url: str = Field("redis://localhost:6379/0", description="Redis URL of the redis store.")
+    durable_redis_key_prefix: str = Field("hayhooks:durable", description="Prefix of every Redis key the store uses.")
+    durable_redis_max_viewers: int = Field(
+        100, ge=1, description="Most Redis connections used at once by streams and API reads, per worker."
+    )
+    durable_terminal_ttl_seconds: int = Field(
+        604800, ge=1, description="Seconds a completed, failed or canceled execution is kept before it is deleted."
+    )
+    durable_max_nonterminal_executions: int = Field(
+        1000, ge=1, description="Most unfinished (queued, running, waiting) executions; more submits get 429."
+    )
+    durable_max_payload_bytes: int = Field(
+        1_000_000, ge=1, description="Largest request, result, state, checkpoint or resume input, in bytes (413)."
+    )
+    durable_max_progress_events: int = Field(100, ge=1, description="Progress events kept per execution (newest).")
+    durable_max_progress_event_bytes: int = Field(
+        8192, ge=64, description="Largest progress event in bytes; longer ones are truncated."
+    )
+    durable_max_stream_chunks: int = Field(
+        100, ge=1, description="Stream chunks kept per execution (newest); older ones are reported as a gap."
+    )
+    durable_max_stream_chunk_bytes: int = Field(64000, ge=16, description="Largest stream chunk, in bytes.")
+    durable_worker_concurrency: int = Field(1, ge=1, description="Executions each server worker process runs at once.")
+    durable_poll_interval_seconds: float = Field(
+        5.0, gt=0, description="Seconds an idle worker waits before looking for work submitted to other processes."
+    )
+    durable_maintenance_interval_seconds: float = Field(
+        5.0, gt=0, description="Seconds between deletions of executions past their TTL."
+    )
+    durable_shutdown_grace_seconds: float = Field(
+        5.0, ge=0, description="Seconds running executions may take to finish on shutdown."
+    )
+    durable_release_running_on_shutdown: bool = Field(
+        False,
+        description="After the grace period, put unfinished executions back in the queue at once instead of "
+        "letting their lease expire.",
+    )
+    durable_lease_duration_ms: int = Field(
+        30000,
+        ge=100,
+        description="Lease of a running execution; renewed every third of it. A worker that dies "
+        "loses it, and another worker continues the execution from its last checkpoint.",
+    )
+    durable_lease_commit_safety_ms: int = Field(
+        1500,
+        ge=0,
+        description="A worker writes nothing when its lease expires in less than this (milliseconds; at most a "
+        "quarter of the lease duration is used).",
+    )
+    durable_max_run_attempts: int = Field(
+        3, ge=1, description="Attempts (claims by a worker) an execution may take before it fails."
+    )
+    durable_max_application_retries: int = Field(
+        2, ge=0, description="Times a wrapper may call context.retry() for one execution."
+    )
+    durable_retry_base_delay_seconds: float = Field(
+        1.0, ge=0, description="First delay of context.retry() without a delay; doubles on each retry."
+    )
+    durable_retry_max_delay_seconds: float = Field(60.0, ge=0, description="Longest delay between retries.")
+
     # --- CLI client ---------------------------------------------------------------------------------------
     use_https: bool = Field(False, description="CLI client: talk to the server over https.")
     disable_ssl: bool = Field(False, description="CLI client: do not verify the server's TLS certificate.")

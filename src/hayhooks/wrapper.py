@@ -19,6 +19,8 @@ OPTIONAL_METHODS = (
     "run_response",
     "run_response_async",
     "run_file_upload",
+    "run_durable",
+    "run_durable_async",
 )
 
 
@@ -38,6 +40,9 @@ class BasePipelineWrapper(ABC):
     max_concurrent_runs: ClassVar[int | None] = None
     max_queued_runs: ClassVar[int | None] = None
     streaming_components: ClassVar[list[str] | str | None] = None
+    # Durable executions (docs/durable-runs.md): the code revision executions record, and the resume body model.
+    durable_revision: ClassVar[str | None] = None
+    durable_resume_model: ClassVar[type | None] = None
 
     def __init__(self) -> None:
         self.pipeline: Any = None
@@ -72,6 +77,18 @@ class BasePipelineWrapper(ABC):
     def run_file_upload(self, filename: str | None, content_type: str | None, content: bytes, purpose: str) -> dict:
         """Handle a file uploaded through ``POST /v1/files``; return an OpenAI file object."""
         raise NotImplementedError("run_file_upload not implemented")
+
+    def run_durable(self, context: Any, request: Any) -> Any:
+        """Run one durable execution (``POST /{name}/run-durable``); see ``hayhooks.DurableContext``."""
+        raise NotImplementedError("run_durable not implemented")
+
+    async def run_durable_async(self, context: Any, request: Any) -> Any:
+        """Async version of ``run_durable``."""
+        raise NotImplementedError("run_durable_async not implemented")
+
+    def durable_owner_id(self, request: Any) -> str:
+        """Owner of an execution submitted with this HTTP request; other owners get 404 for it."""
+        raise NotImplementedError("durable_owner_id not implemented")
 
 
 def implemented_methods(wrapper_cls: type) -> frozenset[str]:

@@ -104,10 +104,14 @@ _RUN_METHODS = (
 )
 
 
+_DURABLE_METHODS = ("run_durable", "run_durable_async")
+
+
 def _check_serves_something(name: str, methods: frozenset[str]) -> None:
-    """A wrapper must serve at least one route (Hayhooks refuses it with 422 too)."""
-    if not methods.intersection(_RUN_METHODS):
-        listed = ", ".join(_RUN_METHODS[:-1]) + f" or {_RUN_METHODS[-1]}"
+    """A wrapper must serve at least one route (Hayhooks refuses it with 422 too); a durable one counts."""
+    serving = _RUN_METHODS + _DURABLE_METHODS
+    if not methods.intersection(serving):
+        listed = ", ".join(serving[:-1]) + f" or {serving[-1]}"
         raise InvalidPipelineError(f"Pipeline '{name}': its PipelineWrapper must implement at least one of {listed}.")
 
 
@@ -116,6 +120,18 @@ def _header_methods(name: str, wrapper: BasePipelineWrapper, methods: frozenset[
         return frozenset(m for m in methods if m in _RUN_METHODS and wants_headers(m, getattr(wrapper, m)))
     except HeadersParameterError as exc:
         raise InvalidPipelineError(f"Pipeline '{name}': {exc}") from exc
+
+
+def _durable_state(name: str, wrapper: BasePipelineWrapper, methods: frozenset[str]) -> dict[str, Any]:
+    """A durable wrapper's spec, checked now so a broken one never replaces a working version."""
+    if not methods.intersection(_DURABLE_METHODS):
+        return {}
+    from hayhooks.durable.spec import build_spec
+
+    try:
+        return {"durable": build_spec(wrapper)}
+    except Exception as exc:
+        raise InvalidPipelineError(f"Pipeline '{name}': invalid durable wrapper: {exc}") from exc
 
 
 def _limits(wrapper: Any, options: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +165,7 @@ def load_wrapper_folder(
         _check_serves_something(name, methods)
         header_methods = _header_methods(name, wrapper, methods)
         signature = _signature_for(name, wrapper, methods)
+        state = _durable_state(name, wrapper, methods)
         return DeployedPipeline(
             name=name,
             kind="wrapper",
@@ -162,6 +179,7 @@ def load_wrapper_folder(
             runtime_dir=runtime_dir,
             package_name=package,
             header_methods=header_methods,
+            state=state,
             **_limits(wrapper, {}),
         )
     except BaseException:

@@ -15,6 +15,9 @@ from hayhooks.registry import Registry
 from hayhooks.server import health
 from hayhooks.server.admin.api_router import router as admin_router
 from hayhooks.server.bootstrap import build_state, cors_options, start_up
+from hayhooks.server.durable.api_router import router as durable_router
+from hayhooks.server.durable.openai_background import router as background_router
+from hayhooks.server.durable.serving import install_durable
 from hayhooks.server.errors import install_error_handlers
 from hayhooks.server.hardening import install_hardening
 from hayhooks.server.middleware.cors import CORSMiddleware
@@ -78,6 +81,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.include_router(health.router)
     app.include_router(admin_router)
     app.include_router(openai_router)
+    app.include_router(durable_router)
+    app.include_router(background_router)
+    install_durable(app, state)
     app.router.routes.extend(run_routes)
     if settings.serve_mcp:  # MCP is an optional extra: import it only when asked for
         from hayhooks.server.mcp.mount import mount_mcp

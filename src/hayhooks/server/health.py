@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from hayhooks.server.durable.serving import durable_readiness
 from hayhooks.server.state import get_state
 
 router = APIRouter(tags=["health"])
@@ -22,4 +23,7 @@ async def ready(request: Request) -> JSONResponse:
         await state.wait_ready()  # no lifespan: this request runs the startup deploy
     if not state.ready.is_set():
         return JSONResponse({"status": "starting"}, status_code=503)
+    durable = await durable_readiness(state)
+    if durable is not None:
+        return JSONResponse({"status": "durable_store_unavailable", "detail": durable}, status_code=503)
     return JSONResponse({"status": "ready", "pipelines": len(state.registry.names())})

@@ -5,7 +5,7 @@
     our middleware (worker header, CORS, request id + metrics, auth, rate limit, body limit)
       -> RouteTable
            POST to the exact path of a fast endpoint   -> that endpoint    e.g. /v1/chat/completions
-           POST /{name}/run                            -> the run endpoint
+           POST /{name}/<action>                       -> that action's endpoint  e.g. /{name}/run
            anything else -> FastAPI's own stack (error middleware, exception handlers, router)
 
 A fast endpoint is a plain ``Request -> Response`` function marked with ``@fast_endpoint`` and registered as an
@@ -41,13 +41,13 @@ except ImportError:  # older FastAPI copies included routes into the app's own l
     iter_route_contexts = None  # type: ignore[assignment]
 
 from hayhooks.server.errors import error_detail
-from hayhooks.server.middleware.routes import run_route_pipeline
 
 logger = logging.getLogger("hayhooks.server")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 E = TypeVar("E", bound=Endpoint)
-RUN_PATH = "/{name}/run"  # the one path pattern of the table; every other fast path is exact
+PIPELINE_PREFIX = "/{name}/"  # a fast path is exact, or a pipeline's action: /{name}/run, /{name}/run-durable
+RUN_PATH = PIPELINE_PREFIX + "run"
 
 
 def fast_endpoint(endpoint: E) -> E:
@@ -117,17 +117,17 @@ class RouteTable:
     def __init__(self, framework: ASGIApp, routes: Iterable[BaseRoute], *, show_tracebacks: bool) -> None:
         self.framework = framework
         self.exact: dict[str, ASGIApp] = {}  # POST path -> endpoint, e.g. /v1/chat/completions
-        self.run: ASGIApp | None = None  # POST /{name}/run
+        self.per_pipeline: dict[str, ASGIApp] = {}  # POST /{name}/<action> by action, e.g. "run", "run-durable"
         self.mounted_roots: set[str] = set()  # `/mcp/run` belongs to the MCP mount, not to a pipeline "mcp"
         for entry in _entries(routes):
             if entry.mount:
                 self.mounted_roots.add(entry.path.strip("/"))
             elif hasattr(entry.endpoint, "fast_endpoint") and "POST" in entry.methods:
                 app = endpoint_app(entry.endpoint, show_tracebacks)
-                if entry.path == RUN_PATH:
-                    self.run = app
+                if entry.path.startswith(PIPELINE_PREFIX) and "{" not in entry.path[len(PIPELINE_PREFIX) :]:
+                    self.per_pipeline[entry.path[len(PIPELINE_PREFIX) :]] = app
                 elif "{" in entry.path:
-                    raise ValueError(f"A fast endpoint's path is exact or {RUN_PATH}, not {entry.path}")
+                    raise ValueError(f"A fast endpoint's path is exact or {PIPELINE_PREFIX}<action>, not {entry.path}")
                 else:
                     self.exact[entry.path] = app
 
@@ -138,10 +138,11 @@ class RouteTable:
             if endpoint is not None:
                 await endpoint(scope, receive, send)
                 return
-            name = run_route_pipeline(path) if self.run is not None else None
-            if name is not None and name not in self.mounted_roots:
+            name, _, action = path[1:].partition("/")
+            endpoint = self.per_pipeline.get(action)
+            if endpoint is not None and name and name not in self.mounted_roots:
                 scope["path_params"] = {"name": name}
-                await self.run(scope, receive, send)  # type: ignore[misc]
+                await endpoint(scope, receive, send)
                 return
         await self.framework(scope, receive, send)
 

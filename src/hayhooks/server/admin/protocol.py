@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -108,11 +108,9 @@ class StatusResponse(BaseModel):
     worker: str
     details: list[PipelineInfo] = []
     errors: dict[str, str] = Field(default_factory=dict, description="Pipelines that failed to load, with the reason.")
-    # Hayhooks 2.1.0's fields, so its clients and dashboards read this answer unchanged.
-    durable_mode: bool = Field(False, description="Always false: this server has no durable execution.")
-    durable: dict[str, object] = Field(
-        default_factory=lambda: {"healthy": True, "deployments": {}},
-        description="Durable deployment health (none here), as 2.1.0 reports it.",
+    durable_mode: bool = Field(False, description="HAYHOOKS_DURABLE_MODE (Hayhooks 2.1.0 compatibility).")
+    durable: dict[str, Any] | None = Field(
+        None, description="Durable executions: store, workers of this process, and each durable pipeline's revision."
     )
     deployments: list[DeploymentSummary] = Field(default_factory=list)
     capabilities: dict[str, bool] = Field(default_factory=lambda: {"execution_enumeration": False})

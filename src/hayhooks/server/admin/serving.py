@@ -21,6 +21,7 @@ from hayhooks.server.admin.protocol import (
     SkippedFile,
     StatusResponse,
 )
+from hayhooks.server.durable.serving import durable_status
 from hayhooks.server.state import ServerState
 
 
@@ -112,6 +113,8 @@ def status(state: ServerState) -> StatusResponse:
         details=[pipeline_info(state, p) for p in pipelines],
         errors=state.registry.errors(),
         deployments=[deployment_summary(p) for p in pipelines],
+        durable_mode=state.settings.durable_mode,
+        durable=durable_status(state),
     )
 
 

@@ -170,7 +170,16 @@ async def responses(request: Request) -> Response:
     With `stream: true` the answer arrives as Responses API events (`response.created`,
     `response.output_text.delta`, ..., `response.completed`).
     """
-    return await _answer(request, ResponsesRequest, serving.create_response)
+    return await _answer(request, ResponsesRequest, _create_response)
+
+
+async def _create_response(state: ServerState, body: ResponsesRequest) -> Response:
+    if (body.model_extra or {}).get("background"):  # runs as a durable execution (server/durable/)
+        from hayhooks.server.durable.openai_background import submit
+
+        pipeline = await serving.find_pipeline(state, body.model, serving.RESPONSES)
+        return await submit(state, pipeline, body)
+    return await serving.create_response(state, body)
 
 
 @_aliased(

@@ -1,0 +1,280 @@
+"""The worker side of the engine: claim due executions, run them under a renewed lease, record the outcome.
+
+A loop claims a due execution (queued, or running with an expired lease: its worker died) by compare-and-set,
+renews the lease every third of its duration while the wrapper runs, and writes the outcome only while it
+still holds the lease, so a result is written once even when two workers raced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+from hayhooks.durable._threads import run_sync
+from hayhooks.durable.context import DurableContext, enter_context, leave_context
+from hayhooks.durable.errors import (
+    DurableExecutionCancelledError,
+    LeaseLostError,
+    PayloadTooLargeError,
+    RetrySignal,
+    SuspendSignal,
+)
+from hayhooks.durable.models import ExecutionRecord, ExecutionStatus, error_body, now_ms
+from hayhooks.durable.spec import DurableSpec
+
+logger = logging.getLogger("hayhooks.durable")
+
+
+class WorkerLoops:
+    """Mixed into ``DurableEngine``: everything that runs on this process's worker tasks."""
+
+    async def start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        self._stopping = False
+        for index in range(max(1, self.config.worker_concurrency)):
+            self._tasks.append(asyncio.create_task(self._worker_loop(), name=f"hayhooks-durable-worker-{index}"))
+        self._tasks.append(asyncio.create_task(self._maintenance_loop(), name="hayhooks-durable-maintenance"))
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop claiming; give running executions the grace period, then release (or abandon) their leases."""
+        self._stopping = True
+        self._wake.set()
+        grace = self.config.shutdown_grace_seconds
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wait_idle(), timeout=grace)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks.clear()
+        self.started = False
+
+    async def _wait_idle(self) -> None:
+        while self._running:
+            await asyncio.sleep(0.05)
+
+    async def _maintenance_loop(self) -> None:
+        while not self._stopping:
+            if not self._names():  # no durable pipeline here: never touch (or create) the store
+                await asyncio.sleep(self.config.maintenance_interval_seconds)
+                continue
+            try:
+                removed = await self._call(self.store.purge_expired, now_ms())
+                if removed:
+                    logger.debug("Purged %d expired durable executions", removed)
+                if self.on_counts is not None:
+                    self.on_counts(await self._call(self.store.count_by_status))
+            except Exception as exc:
+                logger.warning("Durable maintenance failed: %s", exc)
+            await asyncio.sleep(self.config.maintenance_interval_seconds)
+
+    async def _worker_loop(self) -> None:
+        while not self._stopping:
+            try:
+                claimed = await self._call(self._claim_next)
+            except Exception as exc:
+                logger.warning("Durable store unavailable while claiming work: %s", exc)
+                claimed = None
+            if claimed is None:
+                self._wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.config.poll_interval_seconds)
+                continue
+            record, spec = claimed
+            if spec is None:  # failed at claim time (budget or revision): already written
+                continue
+            await self._run(record, spec)
+
+    def _claim_next(self) -> tuple[ExecutionRecord, DurableSpec | None] | None:
+        names = self._names()
+        if not names:
+            return None
+        now = now_ms()
+        for execution_id in self.store.claimable(names, now, 16):
+            if execution_id in self._running:
+                continue
+            record = self.store.get(execution_id)
+            if record is None:
+                continue
+            claimed = self._try_claim(record, now)
+            if claimed is not None:
+                return claimed
+        return None
+
+    def _try_claim(self, record: ExecutionRecord, now: int) -> tuple[ExecutionRecord, DurableSpec | None] | None:
+        due = record.status == "queued" and record.available_at <= now
+        expired = record.status == "running" and (record.lease_expires_at or 0) < now
+        spec = self._resolve(record.pipeline, record.kind)
+        if not (due or expired) or spec is None:
+            return None
+        config_lease = self.config.lease_duration_ms
+        expected = record.version
+        record.version += 1
+        record.updated_at = now
+        failure = None
+        if record.run_attempts >= self.config.max_run_attempts:
+            failure = error_body(
+                "AttemptsExhausted",
+                f"Execution stopped after {record.run_attempts} attempts without finishing "
+                "(HAYHOOKS_DURABLE_MAX_RUN_ATTEMPTS)",
+                "attempts_exhausted",
+            )
+        elif record.revision != spec.revision:
+            if record.created_at > spec.deployed_at * 1000 and now - record.created_at < config_lease:
+                # Submitted after this process deployed its version: another worker or instance serves that
+                # revision (a deploy is rolling out). Leave it to them for a while before calling it a mismatch.
+                return None
+            failure = error_body(
+                "RevisionMismatch",
+                f"Execution started on revision '{record.revision}' but pipeline '{record.pipeline}' now runs "
+                f"revision '{spec.revision}'; it is not continued on different code",
+                "revision_mismatch",
+            )
+        if failure is not None:
+            record.error = failure
+            self._terminal(record, ExecutionStatus.FAILED)
+            return (record, None) if self.store.compare_and_set(record, expected) else None
+        if record.cancellation_requested_at is not None:
+            self._terminal(record, ExecutionStatus.CANCELED)
+            return (record, None) if self.store.compare_and_set(record, expected) else None
+        record.status = ExecutionStatus.RUNNING.value
+        record.attempt += 1
+        record.run_attempts += 1
+        record.lease_owner = f"{self.worker}/{uuid.uuid4().hex[:8]}"
+        record.lease_expires_at = now + self.config.lease_duration_ms
+        if not self.store.compare_and_set(record, expected):
+            return None
+        if self.on_claim is not None:
+            self.on_claim(record, expired)
+        if expired:
+            logger.info(
+                "Took over execution %s (attempt %d) after its lease expired", record.execution_id, record.attempt
+            )
+        return record, spec
+
+    async def _heartbeat(self, context: DurableContext) -> None:
+        interval = self.config.lease_duration_ms / 3000
+        while True:
+            await asyncio.sleep(interval)
+
+            def renew(record: ExecutionRecord) -> None:
+                record.lease_expires_at = now_ms() + self.config.lease_duration_ms
+
+            try:
+                context._record = await self._call(self.write_under_lease, context, renew)
+            except LeaseLostError:
+                logger.warning("Execution %s: lease lost; another worker may take it over", context.execution_id)
+                return
+            except Exception as exc:  # store briefly unreachable: try again on the next beat
+                logger.warning("Execution %s: lease renewal failed: %s", context.execution_id, exc)
+
+    async def _run(self, record: ExecutionRecord, spec: DurableSpec) -> None:
+        context = DurableContext(self, record, spec, record.lease_owner or "")
+        self._running[record.execution_id] = context
+        heartbeat = asyncio.create_task(self._heartbeat(context))
+        token = enter_context(context)
+        try:
+            outcome = await self._invoke(context, spec)
+            await self._settle(context, *outcome)
+        except asyncio.CancelledError:
+            await self._on_shutdown(context)
+            raise
+        except LeaseLostError:
+            logger.warning("Execution %s: result not written, the lease was lost", record.execution_id)
+        except Exception:
+            logger.exception("Execution %s: could not record its outcome", record.execution_id)
+        finally:
+            leave_context(token)
+            heartbeat.cancel()
+            self._running.pop(record.execution_id, None)
+
+    async def _invoke(self, context: DurableContext, spec: DurableSpec) -> tuple[str, Any]:
+        try:
+            request = spec.request_model.model_validate(context._record.request)
+            if spec.is_async:
+                value = await spec.runner(context, request)
+            else:
+                value = await run_sync(spec.runner, context, request)
+            return "completed", spec.dump_result(value)
+        except SuspendSignal:
+            return "suspended", None
+        except RetrySignal as signal:
+            return "retry", signal
+        except DurableExecutionCancelledError:
+            return "canceled", None
+        except (LeaseLostError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            logger.exception("Execution %s failed", context.execution_id)
+            return "failed", exc
+
+    async def _settle(self, context: DurableContext, outcome: str, value: Any) -> None:
+        if outcome == "suspended":
+            return
+        config = self.config
+
+        def mutate(record: ExecutionRecord) -> None:
+            self._assert_lease(context, record)
+            record.state = context._snapshot_state() if outcome == "retry" else record.state
+            if record.cancellation_requested_at is not None or outcome == "canceled":
+                self._terminal(record, ExecutionStatus.CANCELED)
+            elif outcome == "completed":
+                try:
+                    self.check_size("result", value)
+                except PayloadTooLargeError as exc:
+                    record.error = error_body("PayloadTooLargeError", str(exc), "payload_too_large")
+                    self._terminal(record, ExecutionStatus.FAILED)
+                    return
+                record.result = value
+                self._terminal(record, ExecutionStatus.COMPLETED)
+            elif outcome == "retry":
+                signal: RetrySignal = value
+                record.retries += 1
+                self.add_progress(record, signal.message, "retry", {"retry": record.retries})
+                if record.retries > config.max_application_retries or record.run_attempts >= config.max_run_attempts:
+                    record.error = error_body("RetryBudgetExhausted", signal.message, "retries_exhausted")
+                    self._terminal(record, ExecutionStatus.FAILED)
+                    return
+                delay = signal.delay
+                if delay is None:
+                    delay = min(
+                        config.retry_max_delay_seconds, config.retry_base_delay_seconds * 2 ** (record.retries - 1)
+                    )
+                record.status = ExecutionStatus.QUEUED.value
+                record.available_at = now_ms() + int(max(0.0, delay) * 1000)
+                record.lease_owner = None
+                record.lease_expires_at = None
+            else:
+                exc: Exception = value
+                record.error = error_body(type(exc).__name__, "Durable execution failed")
+                if isinstance(exc, PayloadTooLargeError):
+                    record.error = error_body(type(exc).__name__, str(exc), "payload_too_large")
+                self._terminal(record, ExecutionStatus.FAILED)
+
+        context._record = await self._call(self._mutate, context.execution_id, mutate, context._record)
+        if outcome == "retry":
+            self._wake.set()
+
+    async def _on_shutdown(self, context: DurableContext) -> None:
+        if not self.config.release_running_on_shutdown:
+            return  # the lease expires and another worker continues from the last checkpoint
+
+        def release(record: ExecutionRecord) -> None:
+            self._assert_lease(context, record)
+            record.status = ExecutionStatus.QUEUED.value
+            record.lease_owner = None
+            record.lease_expires_at = None
+            record.run_attempts = max(0, record.run_attempts - 1)
+            record.available_at = now_ms()
+
+        with contextlib.suppress(Exception):
+            self._mutate(context.execution_id, release)

@@ -1,0 +1,1 @@
+"""HTTP surface of durable executions: ``/{name}/run-durable`` and ``/{name}/executions/...``."""
