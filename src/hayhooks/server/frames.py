@@ -42,9 +42,16 @@ def _head(event: str | None) -> str:
     return f"event: {event}\ndata: " if event else "data: "
 
 
-def data_frame(payload: Any, event: str | None = None) -> str:
-    """One frame whose ``data`` is ``payload`` as JSON (with an ``event:`` line when ``event`` is given)."""
-    return _head(event) + encode_json(payload) + "\n\n"
+def data_frame(payload: Any, event: str | None = None, event_id: str | None = None) -> str:
+    """One frame whose ``data`` is ``payload`` as JSON (with an ``event:`` line when ``event`` is given, and an
+    ``id:`` line, which a client resends as ``Last-Event-ID`` to resume, when ``event_id`` is)."""
+    head = _head(event)
+    if event_id is not None:
+        head = f"id: {event_id}\n" + head
+    return head + encode_json(payload) + "\n\n"
+
+
+HEARTBEAT = ": heartbeat\n\n"  # an SSE comment: sent at once, so the client sees the stream open
 
 
 def text_frame(text: str) -> str:

@@ -231,3 +231,21 @@ async def call_then_stream(
     if not streaming:
         sink.first_chunk_done()
     return streaming, result
+
+
+class _Frames:
+    """The encoder of a producer whose items are frames already (e.g. durable streams replayed from a store)."""
+
+    def feed(self, item: str) -> str:
+        return item
+
+    def finish(self) -> str:
+        return ""
+
+    def error(self, message: str) -> str:
+        return ""
+
+
+def from_frames(frames: AsyncIterator[str]) -> Producer:
+    """Produce from an async iterator of ready frames, in a task of its own (cancelled when the client leaves)."""
+    return from_async(frames, _Frames())

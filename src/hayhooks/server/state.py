@@ -9,7 +9,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
@@ -17,6 +17,9 @@ from hayhooks import executor
 from hayhooks.deploy.service import DeployService, StartupReport
 from hayhooks.registry import DeployedPipeline, Registry
 from hayhooks.settings import Settings
+
+if TYPE_CHECKING:
+    from hayhooks.durable.engine import DurableEngine
 
 
 def worker_id() -> str:
@@ -42,6 +45,8 @@ class ServerState:
     # Set by the app's lifespan. Without one (a plain ``TestClient(create_app())``, an ASGI server with lifespan
     # off) the first request that needs the pipelines deploys the pipelines dir itself, see ``wait_ready``.
     lifespan_started: bool = False
+    # The durable execution engine of this worker (``server/durable/``): set when the app is built.
+    durable: DurableEngine | None = None
     _deploy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def begin_startup(self) -> bool:

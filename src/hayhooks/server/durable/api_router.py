@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from hayhooks.durable import (
     CapacityError,
@@ -20,6 +20,8 @@ from hayhooks.durable.models import ExecutionRecord, parse_cursor, project, summ
 from hayhooks.server.durable.protocol import BodyError, read_json, validate_body
 from hayhooks.server.durable.serving import get_engine, is_admin, owner_for, spec_of, stream_execution, visible
 from hayhooks.server.routing import fast_endpoint
+from hayhooks.server.sse import StreamResponse
+from hayhooks.server.sse_producers import from_frames
 from hayhooks.server.state import get_state
 
 logger = logging.getLogger("hayhooks.durable")
@@ -185,6 +187,5 @@ async def stream(name: str, execution_id: str, request: Request) -> Any:
             cursor = parse_cursor(last_event_id)
         except ValueError as exc:
             return _error(422, str(exc))
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    body = stream_execution(get_engine(request), found[1], cursor, _prefix(request))
-    return StreamingResponse(body, media_type="text/event-stream; charset=utf-8", headers=headers)
+    frames = stream_execution(get_engine(request), found[1], cursor, _prefix(request))
+    return StreamResponse(from_frames(frames), media_type="text/event-stream; charset=utf-8")

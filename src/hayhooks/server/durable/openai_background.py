@@ -19,7 +19,7 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from hayhooks.durable import (
@@ -36,6 +36,8 @@ from hayhooks.server.durable.serving import BACKGROUND_METHODS, caller_key, get_
 from hayhooks.server.openai.items import ItemVisitor, ToolDelta
 from hayhooks.server.openai.protocol import ResponsesRequest
 from hayhooks.server.openai.responses_frames import ID_PREFIXES, ResponsesEncoder
+from hayhooks.server.sse import StreamResponse
+from hayhooks.server.sse_producers import from_frames
 from hayhooks.server.state import ServerState, get_state
 
 KIND = "response"
@@ -170,7 +172,7 @@ def _error(status: int, message: str, code: str | None = None) -> JSONResponse:
 async def submit(state: ServerState, pipeline: DeployedPipeline, request: ResponsesRequest) -> Any:
     """``POST /v1/responses`` with ``background: true``: queue it and answer the queued response object."""
     spec = background_spec(pipeline)
-    engine = state.extras["durable"]
+    engine = state.durable
     try:
         record, _ = await engine.submit(pipeline.name, spec, request.model_dump(), caller_key(), None)
     except PayloadTooLargeError as exc:
@@ -187,7 +189,7 @@ async def submit(state: ServerState, pipeline: DeployedPipeline, request: Respon
 async def _find(request: Request, response_id: str) -> ExecutionRecord | JSONResponse:
     state = get_state(request)
     await state.wait_ready()
-    engine = state.extras.get("durable")
+    engine = state.durable
     record = None
     if engine is not None and response_id.startswith(ID_PREFIX):
         try:
@@ -199,7 +201,7 @@ async def _find(request: Request, response_id: str) -> ExecutionRecord | JSONRes
     return record
 
 
-async def _replay(engine: Any, record: ExecutionRecord, starting_after: int | None) -> AsyncIterator[bytes]:
+async def _replay(engine: Any, record: ExecutionRecord, starting_after: int | None) -> AsyncIterator[str]:
     encoder = _encoder(record)
     after = -1 if starting_after is None else starting_after
     frames = [encoder.start()]
@@ -218,7 +220,7 @@ async def _replay(engine: Any, record: ExecutionRecord, starting_after: int | No
         for text in frames:
             for frame in text.split("\n\n"):
                 if frame and _sequence(frame) > after:
-                    yield (frame + "\n\n").encode()
+                    yield frame + "\n\n"
         frames = []
         if record.terminal and not chunks:
             return
@@ -238,9 +240,8 @@ def _sequence(frame: str) -> int:
         return -1
 
 
-def _sse(engine: Any, record: ExecutionRecord, starting_after: int | None) -> StreamingResponse:
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(_replay(engine, record, starting_after), media_type="text/event-stream", headers=headers)
+def _sse(engine: Any, record: ExecutionRecord, starting_after: int | None) -> StreamResponse:
+    return StreamResponse(from_frames(_replay(engine, record, starting_after)))
 
 
 @router.get("/v1/responses/{response_id}", summary="Retrieve a background response", response_model=None)

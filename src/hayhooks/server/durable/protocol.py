@@ -39,16 +39,3 @@ def validate_body(model: type[BaseModel], body: Any) -> Any:
             for e in exc.errors(include_url=False, include_context=False)
         ]
         raise BodyError(json.loads(json.dumps(errors, default=str))) from None
-
-
-def sse_frame(event: str | None, data: Any, event_id: str | None = None) -> bytes:
-    lines = []
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    if event is not None:
-        lines.append(f"event: {event}")
-    lines.append("data: " + json.dumps(data, separators=(",", ":"), ensure_ascii=False))
-    return ("\n".join(lines) + "\n\n").encode()
-
-
-HEARTBEAT = b": heartbeat\n\n"

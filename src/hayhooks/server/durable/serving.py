@@ -18,7 +18,7 @@ from hayhooks.durable.config import config_from_settings
 from hayhooks.durable.models import parse_cursor, project
 from hayhooks.registry import DeployedPipeline
 from hayhooks.server.durable import metrics as durable_metrics
-from hayhooks.server.durable.protocol import HEARTBEAT, sse_frame
+from hayhooks.server.frames import HEARTBEAT, data_frame
 from hayhooks.server.state import ServerState
 
 logger = logging.getLogger("hayhooks.durable")
@@ -71,13 +71,13 @@ def install_durable(app: FastAPI, state: ServerState) -> DurableEngine:
         worker=state.worker,
     )
     engine.on_counts, engine.on_claim = durable_metrics.record_counts, durable_metrics.record_claim
-    state.extras["durable"] = engine
+    state.durable = engine
     if config.store == "memory" and state.settings.workers > 1:
         logger.warning(
             "HAYHOOKS_DURABLE_STORE=memory keeps executions inside each worker process: with several workers a "
             "request may reach a worker that does not know the execution. Use the sqlite or redis store."
         )
-    state.extras.setdefault("lifespan_hooks", []).append(_lifespan(engine))
+    state.lifespan_hooks.append(_lifespan(engine))
     state.registry.subscribe(lambda event, name: engine.wake() if event == "deployed" else None)
     return engine
 
@@ -97,7 +97,7 @@ def _lifespan(engine: DurableEngine) -> Callable[[Any], Any]:
 
 async def durable_readiness(state: ServerState) -> str | None:
     """Why the durable store is unusable (only asked when a durable pipeline is deployed), else ``None``."""
-    engine: DurableEngine | None = state.extras.get("durable")
+    engine: DurableEngine | None = state.durable
     if engine is None or not has_durable(state):
         return None
     try:
@@ -109,7 +109,7 @@ async def durable_readiness(state: ServerState) -> str | None:
 
 def durable_status(state: ServerState) -> dict[str, Any] | None:
     """The ``durable`` block of ``GET /status`` (no store access: ``/health/ready`` checks the store)."""
-    engine: DurableEngine | None = state.extras.get("durable")
+    engine: DurableEngine | None = state.durable
     if engine is None:
         return None
     running = engine.running_counts()
@@ -127,7 +127,7 @@ def durable_status(state: ServerState) -> dict[str, Any] | None:
 
 
 def get_engine(request: Request) -> DurableEngine:
-    return request.app.state.hayhooks.extras["durable"]
+    return request.app.state.hayhooks.durable
 
 
 # --- owners ---------------------------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def visible(record: ExecutionRecord, request: Request, spec: DurableSpec | None)
 # --- streaming ------------------------------------------------------------------------------------------------
 async def stream_execution(
     engine: DurableEngine, record: ExecutionRecord, cursor: tuple[int, int] | None, prefix: str
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[str]:
     """Chunks after ``cursor`` as they are written, then one event named after the final status.
 
     The store is polled, every ``STREAM_POLL_SECONDS`` while chunks come, backing off to
@@ -174,13 +174,13 @@ async def stream_execution(
     while True:
         chunks, gap = await engine._call(engine.store.read_chunks, execution_id, after)
         if gap and first:
-            yield sse_frame("gap", {"detail": "Requested stream history is no longer available"})
+            yield data_frame({"detail": "Requested stream history is no longer available"}, "gap")
         first = False
         for chunk in chunks:
-            yield sse_frame("chunk", {"attempt": chunk.attempt, "payload": chunk.payload}, chunk.chunk_id)
+            yield data_frame({"attempt": chunk.attempt, "payload": chunk.payload}, "chunk", chunk.chunk_id)
             after = parse_cursor(chunk.chunk_id)
         if record.terminal and not chunks:
-            yield sse_frame(record.status, project(record, prefix))
+            yield data_frame(project(record, prefix), record.status)
             return
         if not record.terminal:
             if chunks:
