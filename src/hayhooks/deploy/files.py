@@ -36,6 +36,7 @@ RESERVED_NAMES = frozenset(
         "deploy_files",
         "undeploy",
         "status",
+        "draw",
         # probes, metrics and API docs
         "health",
         "metrics",

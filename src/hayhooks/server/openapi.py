@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hayhooks.registry import DeployedPipeline, Registry
+from hayhooks.server.routing import body_models
 
 logger = logging.getLogger("hayhooks.openapi")
 _REF_PREFIX = "#/components/schemas/"
@@ -123,7 +124,11 @@ class _Fixed:
             routes=list(routes),
             servers=app.servers or None,
         )
-        components = document.get("components", {})
+        components = document.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        for model in body_models():  # request bodies of fast endpoints (``routing.json_body``)
+            if model.__name__ not in schemas:
+                _model_schema(model, "", schemas)
         top = list(document) + [key for key in ("paths", "components") if key not in document]
         return cls(
             routes=routes,

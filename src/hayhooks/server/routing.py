@@ -56,12 +56,20 @@ def fast_endpoint(endpoint: E) -> E:
     return endpoint
 
 
+_BODY_MODELS: dict[str, type[BaseModel]] = {}
+
+
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` documenting a required JSON body of ``model`` (for a route whose endpoint reads it)."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    if "$defs" in schema:  # nested models would need their own component schemas
-        raise ValueError(f"{model.__name__}: only flat request models can be documented inline")
+    """``openapi_extra`` documenting a required JSON body of ``model`` (for a route whose endpoint reads it):
+    a reference to ``model``'s component schema, which ``/openapi.json`` adds (see ``body_models``)."""
+    _BODY_MODELS[model.__name__] = model
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {"requestBody": {"content": {"application/json": {"schema": schema}}, "required": True}}
+
+
+def body_models() -> list[type[BaseModel]]:
+    """The models ``json_body`` documented: their schemas belong in the OpenAPI document's components."""
+    return list(_BODY_MODELS.values())
 
 
 def endpoint_app(endpoint: Endpoint, show_tracebacks: bool) -> ASGIApp:

@@ -8,9 +8,10 @@ most Markdown editors, and any Mermaid viewer. ``?format=svg`` answers a picture
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from haystack.core.pipeline.base import PipelineBase
+if TYPE_CHECKING:  # Haystack loads when a pipeline is drawn (a server with nothing deployed never needs it)
+    from haystack.core.pipeline.base import PipelineBase
 
 MERMAID_MEDIA_TYPE = "text/plain; charset=utf-8"
 SVG_MEDIA_TYPE = "image/svg+xml"
@@ -48,6 +49,8 @@ def mermaid(pipeline: PipelineBase) -> str:
 
 def draw(wrapper: Any, name: str, image_format: str = "mermaid") -> tuple[str, str]:
     """``(text, media type)``: Mermaid text, or with ``image_format="svg"`` an SVG drawn here."""
+    from haystack.core.pipeline.base import PipelineBase
+
     target = getattr(wrapper, "pipeline", None)
     if not isinstance(target, PipelineBase):
         raise NothingToDrawError(f"Pipeline '{name}' has no Haystack pipeline to draw (its wrapper's `pipeline`).")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
-from haystack.core.pipeline.base import PipelineBase
-
 from hayhooks import executor
 from hayhooks.deploy import files as pf
 from hayhooks.deploy.errors import PipelineNotFoundError
@@ -84,6 +82,8 @@ _CAPABILITY_METHODS = {
 
 
 def _deployment_type(pipeline: DeployedPipeline) -> Literal["agent", "pipeline", "unknown"]:
+    from haystack.core.pipeline.base import PipelineBase  # loaded already: something is deployed
+
     target = getattr(pipeline.wrapper, "pipeline", None)
     if pipeline.kind == "yaml" or isinstance(target, PipelineBase):
         return "pipeline"

@@ -97,7 +97,22 @@ async def _run_durable(name: str, request: Request) -> JSONResponse:
     return JSONResponse(project(record, prefix), status_code=202 if created else 200, headers=headers)
 
 
-@router.post("/{name}/run-durable", status_code=202, summary="Start a durable execution")
+_NAME_PARAMETER = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+_RUN_DURABLE_DOCS = {  # the endpoint reads the request itself (a fast endpoint): its inputs documented here
+    "parameters": [
+        _NAME_PARAMETER,
+        {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}},
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object", "description": "The wrapper's request model"}}},
+    },
+}
+
+
+@router.post(
+    "/{name}/run-durable", status_code=202, summary="Start a durable execution", openapi_extra=_RUN_DURABLE_DOCS
+)
 @fast_endpoint
 async def run_durable(request: Request) -> JSONResponse:
     """Submit the JSON body as a durable execution of pipeline ``name``: ``202`` with ``Location``, or ``200`` with

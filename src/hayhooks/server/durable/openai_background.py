@@ -122,15 +122,8 @@ def background_spec(pipeline: DeployedPipeline) -> DurableSpec:
 class _Encoder(ResponsesEncoder):
     """``ResponsesEncoder`` with item ids derived from the response id, so every replay is identical."""
 
-    def _open(self, kind: str, tool: ToolDelta | None = None) -> str:
-        frames = super()._open(kind, tool)
-        item = self._item
-        assert item is not None
-        stable = f"{ID_PREFIXES[kind]}_{self.response_id[len(ID_PREFIX) :]}_{item.index}"
-        frames = frames.replace(item.id, stable)
-        item.delta_prefix = item.delta_prefix.replace(item.id, stable)
-        item.id = stable
-        return frames
+    def item_id(self, kind: str, index: int) -> str:
+        return f"{ID_PREFIXES[kind]}_{self.response_id[len(ID_PREFIX) :]}_{index}"
 
 
 def _feed(encoder: _Encoder, delta: dict[str, Any]) -> str:

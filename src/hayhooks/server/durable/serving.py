@@ -36,9 +36,9 @@ def spec_of(state: ServerState, name: str, kind: str = "pipeline") -> DurableSpe
     pipeline = state.registry.get(name)
     if pipeline is None:
         return None
-    if kind != "pipeline":
-        make = _SPEC_KINDS.get(kind)
-        return make(pipeline) if make is not None else None
+    make = _SPEC_KINDS.get(kind)  # e.g. "response"; a wrapper's own executions ("pipeline", "agent") use its spec
+    if make is not None:
+        return make(pipeline)
     return pipeline.state.get("durable")
 
 

@@ -33,9 +33,9 @@ def responses_usage(usage: dict[str, int] | None) -> dict[str, Any] | None:
 class _Item:
     """The output item being streamed: its text (or arguments) so far and the prefix of its delta frames."""
 
-    def __init__(self, kind: str, index: int, tool: ToolDelta | None = None) -> None:
+    def __init__(self, kind: str, index: int, item_id: str, tool: ToolDelta | None = None) -> None:
         self.kind, self.index = kind, index
-        self.id = f"{ID_PREFIXES[kind]}_{uuid.uuid4().hex}"
+        self.id = item_id
         self.tool_index = tool.index if tool else None
         self.call_id = (tool.id if tool else None) or f"call_{uuid.uuid4().hex[:24]}"
         self.name = (tool.name if tool else None) or ""
@@ -117,9 +117,14 @@ class ResponsesEncoder(ItemVisitor):
         return created + self._event("response.in_progress", response=response)
 
     # --- items -------------------------------------------------------------------------------------------------
+    def item_id(self, kind: str, index: int) -> str:
+        """The id of the ``index``-th output item (random; a subclass may make it stable)."""
+        return f"{ID_PREFIXES[kind]}_{uuid.uuid4().hex}"
+
     def _open(self, kind: str, tool: ToolDelta | None = None) -> str:
         frames = self._close()
-        item = self._item = _Item(kind, len(self.output), tool)
+        index = len(self.output)
+        item = self._item = _Item(kind, index, self.item_id(kind, index), tool)
         frames += self._event("response.output_item.added", output_index=item.index, item=item.as_json("in_progress"))
         if kind == "message":
             position = {"content_index": 0, "logprobs": []}
