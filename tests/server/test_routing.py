@@ -67,5 +67,7 @@ def test_fast_endpoints_pass_user_middleware_and_answer_like_their_routes(tmp_pa
     assert seen[:3] == ["POST /echo/run", "POST /v1/chat/completions", "POST /chat/completions"]
     body = document["paths"]["/v1/chat/completions"]["post"]["requestBody"]
     assert body["required"] is True
-    assert set(body["content"]["application/json"]["schema"]["required"]) >= {"model", "messages"}
+    ref = body["content"]["application/json"]["schema"]["$ref"]
+    assert ref == "#/components/schemas/ChatRequest"  # the request model's name in Hayhooks 2.1.0's document
+    assert set(document["components"]["schemas"]["ChatRequest"]["required"]) >= {"model", "messages"}
     assert "requestBody" in document["paths"]["/v1/responses"]["post"]
