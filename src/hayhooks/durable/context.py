@@ -11,6 +11,7 @@ import contextvars
 import copy
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hayhooks.durable._threads import run_sync
@@ -20,7 +21,7 @@ from hayhooks.durable.errors import (
     RetrySignal,
     SuspendSignal,
 )
-from hayhooks.durable.models import ExecutionRecord, JsonValue, encode
+from hayhooks.durable.models import CheckpointEnvelope, ExecutionRecord, JsonValue, encode
 
 if TYPE_CHECKING:
     from hayhooks.durable.engine import DurableEngine
@@ -34,14 +35,33 @@ def current_durable_context() -> DurableContext | None:
     return _current.get()
 
 
+@dataclass(frozen=True)
+class _ClaimedExecution:
+    """An execution this process's engine claimed: the record as claimed, the spec it runs with, and the lease
+    token its writes are checked against."""
+
+    engine: DurableEngine
+    record: ExecutionRecord
+    spec: DurableSpec
+    lease_token: str
+
+
 class DurableContext:
-    def __init__(self, engine: DurableEngine, record: ExecutionRecord, spec: DurableSpec, lease_token: str) -> None:
-        self._engine = engine
+    """Handed to the runner as its first argument. Built from the claim and the checkpoint the attempt starts
+    from (``CheckpointEnvelope.of(record)`` when not given); ``adapter`` replaces the spec's Haystack target."""
+
+    def __init__(
+        self, claim: _ClaimedExecution, checkpoint: CheckpointEnvelope | None = None, *, adapter: Any | None = None
+    ) -> None:
+        record = claim.record
+        start = checkpoint if checkpoint is not None else CheckpointEnvelope.of(record)
+        self._engine = claim.engine
         self._record = record
-        self._spec = spec
-        self._lease_token = lease_token
-        self._state: dict[str, Any] = copy.deepcopy(record.state)
-        self._resume_input = copy.deepcopy(record.resume_input) if record.has_resume_input else None
+        self._spec = claim.spec
+        self._target = adapter if adapter is not None else claim.spec.target
+        self._lease_token = claim.lease_token
+        self._state: dict[str, Any] = copy.deepcopy(start.application_state)
+        self._resume_input = copy.deepcopy(start.resume_input)
         self._pipeline_calls = 0
         self.cancel_requested = record.cancellation_requested_at is not None
         self.lease_lost = False
@@ -160,13 +180,13 @@ class DurableContext:
         from hayhooks.durable.haystack_runs import run_pipeline_with_checkpoints
 
         self._pipeline_calls += 1
-        return run_pipeline_with_checkpoints(self, self._spec.target, data, checkpoint_at, self._pipeline_calls)
+        return run_pipeline_with_checkpoints(self, self._target, data, checkpoint_at, self._pipeline_calls)
 
     def run_agent(self, *, messages: list[Any], **kwargs: Any) -> dict[str, Any]:
         """Run the wrapper's Haystack ``Agent`` with ``messages``."""
         from hayhooks.durable.haystack_runs import run_agent
 
-        return run_agent(self._spec.target, messages, kwargs)
+        return run_agent(self._target, messages, kwargs)
 
     # --- async variants ------------------------------------------------------------------------------------
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from hayhooks.durable._threads import run_sync
+from hayhooks.durable.claim import Claim, PayloadKind
 from hayhooks.durable.config import DurableConfig
 from hayhooks.durable.context import DurableContext
 from hayhooks.durable.errors import (
@@ -28,6 +29,8 @@ from hayhooks.durable.models import ExecutionRecord, ExecutionStatus, encode, ne
 from hayhooks.durable.spec import DurableSpec
 from hayhooks.durable.stores.base import ExecutionStore
 from hayhooks.durable.workers import WorkerLoops
+
+__all__ = ["Claim", "DurableEngine", "ExecutionStatus", "InvalidTransitionError", "PayloadKind", "SpecResolver"]
 
 logger = logging.getLogger("hayhooks.durable")
 

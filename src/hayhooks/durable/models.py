@@ -9,7 +9,11 @@ import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from hayhooks.durable.errors import PayloadTooLargeError
 
 JsonValue = Any
 
@@ -118,13 +122,18 @@ def error_body(kind: str, message: str, code: str | None = None, retryable: bool
 _FIELDS = tuple(f.name for f in fields(ExecutionRecord))
 
 
-def links(record: ExecutionRecord, prefix: str = "") -> dict[str, str]:
-    base = f"{prefix}/{record.pipeline}/executions/{record.execution_id}"
-    return {"self": base, "cancel": f"{base}/cancel", "resume": f"{base}/resume", "stream": f"{base}/stream"}
+def execution_path(record: ExecutionRecord, base: str) -> str:
+    """Where an execution lives: ``{base}/executions/{id}``; ``base`` is e.g. ``/{pipeline}`` or a router prefix."""
+    return f"{base}/executions/{record.execution_id}"
 
 
-def project(record: ExecutionRecord, prefix: str = "") -> dict[str, Any]:
-    """The execution as clients see it (same shape as Hayhooks 2.1.0)."""
+def links(record: ExecutionRecord, base: str) -> dict[str, str]:
+    path = execution_path(record, base)
+    return {"self": path, "cancel": f"{path}/cancel", "resume": f"{path}/resume", "stream": f"{path}/stream"}
+
+
+def project(record: ExecutionRecord, base: str) -> dict[str, Any]:
+    """The execution as clients see it (same shape as Hayhooks 2.1.0), its links under ``base``."""
     return {
         "execution_id": record.execution_id,
         "status": record.status,
@@ -137,7 +146,7 @@ def project(record: ExecutionRecord, prefix: str = "") -> dict[str, Any]:
         "cancellation_requested_at": iso(record.cancellation_requested_at),
         "created_at": iso(record.created_at),
         "updated_at": iso(record.updated_at),
-        "links": links(record, prefix),
+        "links": links(record, base),
     }
 
 
@@ -172,3 +181,59 @@ def parse_cursor(cursor: str) -> tuple[int, int]:
     if not sep or not head.isdigit() or not tail.isdigit():
         raise ValueError("chunk cursor must be a '<time>-<sequence>' ID")
     return int(head), int(tail)
+
+
+class ExecutionKind(str, Enum):
+    """What a durable execution runs: a pipeline (any runner) or a Haystack agent."""
+
+    PIPELINE = "pipeline"
+    AGENT = "agent"
+
+
+class CheckpointEnvelope(BaseModel):
+    """What an attempt starts from: the saved checkpoint and state of an execution, and its resume input.
+
+    ``CheckpointEnvelope.of(record)`` reads it from a stored execution; ``DurableContext`` is built from one."""
+
+    schema_version: Literal[1] = 1
+    adapter_kind: ExecutionKind = ExecutionKind.PIPELINE
+    adapter_checkpoint: JsonValue = None
+    application_state: dict[str, JsonValue] = Field(default_factory=dict)
+    resume_input: JsonValue = None
+
+    @classmethod
+    def of(cls, record: ExecutionRecord) -> CheckpointEnvelope:
+        kind = ExecutionKind.AGENT if record.kind == ExecutionKind.AGENT.value else ExecutionKind.PIPELINE
+        return cls(
+            adapter_kind=kind,
+            adapter_checkpoint=record.checkpoint,
+            application_state=record.state,
+            resume_input=record.resume_input if record.has_resume_input else None,
+        )
+
+
+def encode_json(value: object, *, max_bytes: int, canonical: bool = False) -> bytes:
+    """``value`` as compact UTF-8 JSON (keys sorted when ``canonical``); ``ValueError`` for NaN/infinity or when
+    the encoding is over ``max_bytes`` (a ``PayloadTooLargeError``)."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=canonical, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not a JSON value: {exc}") from None
+    data = text.encode()
+    if len(data) > max_bytes:
+        raise PayloadTooLargeError(f"JSON value is {len(data)} bytes, over the limit of {max_bytes}")
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode_json(payload: bytes, *, max_bytes: int) -> JsonValue:
+    """The JSON value in ``payload`` (UTF-8); ``ValueError`` for invalid JSON, NaN/infinity, or over ``max_bytes``."""
+    if len(payload) > max_bytes:
+        raise PayloadTooLargeError(f"JSON payload is {len(payload)} bytes, over the limit of {max_bytes}")
+    try:
+        return json.loads(payload.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"JSON payload is not UTF-8: {exc}") from None

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from typing import Any
 
 from hayhooks.durable._threads import run_sync
-from hayhooks.durable.context import DurableContext, enter_context, leave_context
+from hayhooks.durable.claim import Claim
+from hayhooks.durable.context import DurableContext, _ClaimedExecution, enter_context, leave_context
 from hayhooks.durable.errors import (
     DurableExecutionCancelledError,
     LeaseLostError,
@@ -22,7 +24,7 @@ from hayhooks.durable.errors import (
     RetrySignal,
     SuspendSignal,
 )
-from hayhooks.durable.models import ExecutionRecord, ExecutionStatus, error_body, now_ms
+from hayhooks.durable.models import ExecutionRecord, ExecutionStatus, encode, error_body, now_ms
 from hayhooks.durable.spec import DurableSpec
 
 logger = logging.getLogger("hayhooks.durable")
@@ -110,26 +112,36 @@ class WorkerLoops:
                 return claimed
         return None
 
+    def _claim_request(self, spec: DurableSpec, now: int, attempts: int) -> Claim:
+        error = error_body(
+            "AttemptsExhausted",
+            f"Execution stopped after {attempts} attempts without finishing (HAYHOOKS_DURABLE_MAX_RUN_ATTEMPTS)",
+            "attempts_exhausted",
+        )
+        return Claim(
+            worker_id=self.worker,
+            now_ms=now,
+            lease_duration_ms=self.config.lease_duration_ms,
+            max_run_attempts=self.config.max_run_attempts,
+            worker_revision=spec.revision,
+            attempts_error=encode(error).encode(),
+        )
+
     def _try_claim(self, record: ExecutionRecord, now: int) -> tuple[ExecutionRecord, DurableSpec | None] | None:
         due = record.status == "queued" and record.available_at <= now
         expired = record.status == "running" and (record.lease_expires_at or 0) < now
         spec = self._resolve(record.pipeline, record.kind)
         if not (due or expired) or spec is None:
             return None
-        config_lease = self.config.lease_duration_ms
+        claim = self._claim_request(spec, now, record.run_attempts)
         expected = record.version
         record.version += 1
         record.updated_at = now
         failure = None
-        if record.run_attempts >= self.config.max_run_attempts:
-            failure = error_body(
-                "AttemptsExhausted",
-                f"Execution stopped after {record.run_attempts} attempts without finishing "
-                "(HAYHOOKS_DURABLE_MAX_RUN_ATTEMPTS)",
-                "attempts_exhausted",
-            )
-        elif record.revision != spec.revision:
-            if record.created_at > spec.deployed_at * 1000 and now - record.created_at < config_lease:
+        if claim.exhausted(record):
+            failure = json.loads(claim.attempts_error)
+        elif record.revision != claim.worker_revision:
+            if record.created_at > spec.deployed_at * 1000 and now - record.created_at < claim.lease_duration_ms:
                 # Submitted after this process deployed its version: another worker or instance serves that
                 # revision (a deploy is rolling out). Leave it to them for a while before calling it a mismatch.
                 return None
@@ -149,8 +161,8 @@ class WorkerLoops:
         record.status = ExecutionStatus.RUNNING.value
         record.attempt += 1
         record.run_attempts += 1
-        record.lease_owner = f"{self.worker}/{uuid.uuid4().hex[:8]}"
-        record.lease_expires_at = now + self.config.lease_duration_ms
+        record.lease_owner = f"{claim.worker_id}/{uuid.uuid4().hex[:8]}"
+        record.lease_expires_at = claim.lease_expires_at
         if not self.store.compare_and_set(record, expected):
             return None
         if self.on_claim is not None:
@@ -178,7 +190,7 @@ class WorkerLoops:
                 logger.warning("Execution %s: lease renewal failed: %s", context.execution_id, exc)
 
     async def _run(self, record: ExecutionRecord, spec: DurableSpec) -> None:
-        context = DurableContext(self, record, spec, record.lease_owner or "")
+        context = DurableContext(_ClaimedExecution(self, record, spec, record.lease_owner or ""))
         self._running[record.execution_id] = context
         heartbeat = asyncio.create_task(self._heartbeat(context))
         token = enter_context(context)

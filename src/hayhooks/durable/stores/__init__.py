@@ -14,7 +14,9 @@ def create_store(config: DurableConfig) -> ExecutionStore:
     if config.store == "redis":
         from hayhooks.durable.stores.redis import RedisExecutionStore
 
-        return RedisExecutionStore(config.redis_url, config.redis_key_prefix, config.redis_max_viewers)
+        return RedisExecutionStore(
+            config.redis_url, key_prefix=config.redis_key_prefix, max_connections=config.redis_max_viewers
+        )
     return SQLiteExecutionStore(config.sqlite_path)
 
 

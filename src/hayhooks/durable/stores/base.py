@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Collection
 
+from hayhooks.durable.config import StoreConfig
 from hayhooks.durable.models import Chunk, ExecutionRecord
 
 
@@ -20,8 +21,19 @@ def idempotency_scope(record: ExecutionRecord) -> str | None:
 
 
 class ExecutionStore(ABC):
+    """``deployment``: the one deployment an embedded store was made for (``None``: any, as the server uses it);
+    ``config``: the limits an embedded ``DurableDeployment`` enforces on it."""
+
     name: str = "store"
     blocking: bool = True  # False: cheap enough to call on the event loop
+    deployment: str | None = None
+    config: StoreConfig = StoreConfig()
+
+    def bind(self, deployment: str | None, config: StoreConfig | None) -> None:
+        if deployment is not None and not (isinstance(deployment, str) and deployment.strip()):
+            raise ValueError("a store's deployment must be a non-empty string")
+        self.deployment = deployment
+        self.config = config if config is not None else StoreConfig()
 
     @abstractmethod
     def insert(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool]:

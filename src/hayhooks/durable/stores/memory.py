@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Collection
 from typing import NamedTuple
 
+from hayhooks.durable.config import StoreConfig
 from hayhooks.durable.models import Chunk, ExecutionRecord, now_ms
 from hayhooks.durable.stores.base import ExecutionStore, idempotency_scope
 
@@ -40,7 +41,8 @@ class MemoryExecutionStore(ExecutionStore):
     name = "memory"
     blocking = False
 
-    def __init__(self) -> None:
+    def __init__(self, deployment: str | None = None, *, config: StoreConfig | None = None) -> None:
+        self.bind(deployment, config)
         self._records: dict[str, str] = {}  # id -> JSON, so readers never share mutable objects with writers
         self._meta: dict[str, _Meta] = {}  # insertion order = submission order
         self._active: dict[str, None] = {}  # unfinished executions, oldest first: what workers scan

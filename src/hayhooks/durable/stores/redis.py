@@ -18,10 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Collection
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from hayhooks.durable.config import StoreConfig
 from hayhooks.durable.errors import StoreUnavailableError
 from hayhooks.durable.models import Chunk, ExecutionRecord
+from hayhooks.durable.stores._redis_client import sync_client
 from hayhooks.durable.stores.base import ExecutionStore, idempotency_scope
 
 T = TypeVar("T")
@@ -74,26 +76,42 @@ def _due_score(record: ExecutionRecord) -> str:
 class RedisExecutionStore(ExecutionStore):
     name = "redis"
 
-    def __init__(self, url: str, prefix: str = "hayhooks:durable", max_connections: int = 100) -> None:
+    def __init__(
+        self,
+        redis: Any,
+        deployment: str | None = None,
+        *,
+        viewer_client: Any | None = None,
+        config: StoreConfig | None = None,
+        key_prefix: str = "hayhooks:durable",
+        transaction_retries: int = 8,
+        transaction_backoff_ms: int = 25,
+        max_connections: int = 100,
+    ) -> None:
+        """``redis``: a Redis URL, a ``redis.Redis`` or a ``redis.asyncio.Redis`` (we connect to the same server
+        synchronously). ``viewer_client`` serves stream reads, so viewers never use the workers' connections.
+        ``transaction_retries`` / ``transaction_backoff_ms`` are kept for Hayhooks 2.1.0 compatibility: every
+        write here is one atomic script and the engine retries compare-and-set conflicts itself."""
         try:
-            import redis
+            import redis as redis_lib
         except ImportError as exc:  # pragma: no cover - depends on the installed extras
             raise StoreUnavailableError("the redis store needs `pip install 'hayhooks[durable]'`") from exc
-        self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
-        self._redis_error = redis.exceptions.RedisError
-        self.url = url
-        self.prefix = prefix
-        pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=5, socket_timeout=5, socket_connect_timeout=2
-        )
-        self.client = redis.Redis(connection_pool=pool)
+        if transaction_retries < 0 or transaction_backoff_ms < 0:
+            raise ValueError("transaction_retries and transaction_backoff_ms cannot be negative")
+        self.bind(deployment, config)
+        self._errors = (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError, OSError)
+        self._redis_error = redis_lib.exceptions.RedisError
+        self.client, self.url = sync_client(redis, max_connections)
+        self.viewer = sync_client(viewer_client, max_connections)[0] if viewer_client is not None else self.client
+        self.prefix = key_prefix
+        self.transaction_retries = transaction_retries
+        self.transaction_backoff_ms = transaction_backoff_ms
         self._insert = self.client.register_script(_INSERT)
         self._cas = self.client.register_script(_CAS)
         self._append = self.client.register_script(_APPEND)
 
     def describe(self) -> str:
-        location = self.url.split("@")[-1]  # never log a password
-        return f"redis ({location}, prefix {self.prefix!r})"
+        return f"redis ({self.url}, prefix {self.prefix!r})"
 
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -102,7 +120,7 @@ class RedisExecutionStore(ExecutionStore):
         try:
             return fn()
         except self._errors as exc:
-            raise StoreUnavailableError(f"Redis at {self.url.split('@')[-1]} is unreachable: {exc}") from exc
+            raise StoreUnavailableError(f"Redis at {self.url} is unreachable: {exc}") from exc
         except self._redis_error as exc:
             raise StoreUnavailableError(f"Redis failed: {exc}") from exc
 
@@ -205,11 +223,11 @@ class RedisExecutionStore(ExecutionStore):
 
     def read_chunks(self, execution_id: str, after: tuple[int, int] | None) -> tuple[list[Chunk], bool]:
         after_seq = after[1] if after else 0
-        entries = self._do(lambda: self.client.xrange(self._key("chunks", execution_id), f"(0-{after_seq}", "+"))
+        entries = self._do(lambda: self.viewer.xrange(self._key("chunks", execution_id), f"(0-{after_seq}", "+"))
         chunks = [Chunk(entry_id.decode(), int(fields[b"a"]), json.loads(fields[b"p"])) for entry_id, fields in entries]
         gap = False
         if after is not None:
-            dropped = self._do(lambda: self.client.hget(self._key("chunkhead", execution_id), "dropped"))
+            dropped = self._do(lambda: self.viewer.hget(self._key("chunkhead", execution_id), "dropped"))
             gap = dropped is not None and int(dropped) > after_seq
         return chunks, gap
 
@@ -237,3 +255,5 @@ class RedisExecutionStore(ExecutionStore):
 
     def close(self) -> None:
         self.client.close()
+        if self.viewer is not self.client:
+            self.viewer.close()

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Collection
 from pathlib import Path
 
+from hayhooks.durable.config import StoreConfig
 from hayhooks.durable.errors import StoreUnavailableError
 from hayhooks.durable.models import Chunk, ExecutionRecord, now_ms
 from hayhooks.durable.stores.base import ExecutionStore, idempotency_scope
@@ -52,7 +53,8 @@ CREATE TABLE IF NOT EXISTS chunk_heads (
 class SQLiteExecutionStore(ExecutionStore):
     name = "sqlite"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, deployment: str | None = None, *, config: StoreConfig | None = None) -> None:
+        self.bind(deployment, config)
         self.path = Path(path).expanduser()
         self._local = threading.local()
         self._schema_ready = False
