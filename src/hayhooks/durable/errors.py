@@ -41,3 +41,14 @@ class CapacityError(Exception):
 
 class PayloadTooLargeError(ValueError):
     """A request, result, checkpoint, progress event or stream chunk is over its configured size cap."""
+
+
+class ExecutionNotFoundError(KeyError):
+    """No execution with this id in this deployment (or it belongs to another owner)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "execution not found"
+
+
+class ExecutionAdmissionError(RuntimeError):
+    """The deployment takes no new executions: it was not started yet, or it was closed (HTTP 503)."""

@@ -51,7 +51,7 @@ class WorkerLoops:
         self._wake.set()
         grace = self.config.shutdown_grace_seconds
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._wait_idle(), timeout=grace)
+            await asyncio.wait_for(self.wait_idle(), timeout=grace)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -60,7 +60,8 @@ class WorkerLoops:
         self._tasks.clear()
         self.started = False
 
-    async def _wait_idle(self) -> None:
+    async def wait_idle(self) -> None:
+        """Return once no execution runs in this process."""
         while self._running:
             await asyncio.sleep(0.05)
 

@@ -159,9 +159,10 @@ def visible(record: ExecutionRecord, request: Request, spec: DurableSpec | None)
 
 # --- streaming ------------------------------------------------------------------------------------------------
 async def stream_execution(
-    engine: DurableEngine, record: ExecutionRecord, cursor: tuple[int, int] | None, prefix: str
+    engine: DurableEngine, record: ExecutionRecord, cursor: tuple[int, int] | None, base: str
 ) -> AsyncIterator[str]:
-    """Chunks after ``cursor`` as they are written, then one event named after the final status.
+    """Chunks after ``cursor`` as they are written, then one event named after the final status (the execution,
+    its links under ``base``).
 
     The store is polled, every ``STREAM_POLL_SECONDS`` while chunks come, backing off to
     ``STREAM_IDLE_POLL_SECONDS`` while nothing changes (e.g. an execution waiting for a person)."""
@@ -180,7 +181,7 @@ async def stream_execution(
             yield data_frame({"attempt": chunk.attempt, "payload": chunk.payload}, "chunk", chunk.chunk_id)
             after = parse_cursor(chunk.chunk_id)
         if record.terminal and not chunks:
-            yield data_frame(project(record, prefix), record.status)
+            yield data_frame(project(record, base), record.status)
             return
         if not record.terminal:
             if chunks:
