@@ -30,6 +30,10 @@ __all__ = ["OwnerIdDependency", "create_durable_router"]
 _EXECUTION = "/executions/{execution_id}"
 
 
+def _at(execution_id: str, tail: str = "") -> str:
+    return f"/executions/{execution_id}{tail}"
+
+
 def _unscoped() -> None:
     return None
 
@@ -43,10 +47,12 @@ def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _base(request: Request, suffix: str) -> str:
-    """The router's prefix as the app mounted it: the matched route's path without this endpoint's suffix."""
-    route = request.scope.get("route")
-    path = getattr(route, "path", "")
-    return request.scope.get("root_path", "") + (path[: -len(suffix)] if path.endswith(suffix) else "")
+    """The router's prefix as the app serves it: the request path without this endpoint's own part."""
+    path: str = request.scope.get("path", "")
+    root: str = request.scope.get("root_path", "")
+    if root and not path.startswith(root):
+        path = root + path
+    return path[: -len(suffix)] if suffix and path.endswith(suffix) else path
 
 
 def create_durable_router(
@@ -102,19 +108,19 @@ def create_durable_router(
 
     @router.get(_EXECUTION, summary=f"One durable execution of {name}")
     async def get_execution(execution_id: str, request: Request, owner: Any = owner_param) -> JSONResponse:
-        return await handlers.show(target(request, _EXECUTION, owner), execution_id)
+        return await handlers.show(target(request, _at(execution_id), owner), execution_id)
 
     @router.post(f"{_EXECUTION}/cancel", summary=f"Cancel a durable execution of {name}")
     async def cancel_execution(execution_id: str, request: Request, owner: Any = owner_param) -> JSONResponse:
-        return await handlers.cancel(target(request, f"{_EXECUTION}/cancel", owner), request, execution_id)
+        return await handlers.cancel(target(request, _at(execution_id, "/cancel"), owner), request, execution_id)
 
     @router.post(f"{_EXECUTION}/resume", summary=f"Resume a waiting durable execution of {name}")
     async def resume_execution(execution_id: str, request: Request, owner: Any = owner_param) -> JSONResponse:
-        return await handlers.resume(target(request, f"{_EXECUTION}/resume", owner), request, execution_id)
+        return await handlers.resume(target(request, _at(execution_id, "/resume"), owner), request, execution_id)
 
     @router.get(f"{_EXECUTION}/stream", summary=f"Stream a durable execution of {name} (SSE)")
     async def stream_execution(execution_id: str, request: Request, owner: Any = owner_param) -> Response:
-        return await handlers.stream(target(request, f"{_EXECUTION}/stream", owner), request, execution_id)
+        return await handlers.stream(target(request, _at(execution_id, "/stream"), owner), request, execution_id)
 
     if monitoring_enabled:
         allowed: Any = Depends(monitoring_dependency if monitoring_dependency is not None else _unscoped)
