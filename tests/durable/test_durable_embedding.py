@@ -68,7 +68,20 @@ def test_submit_poll_replay_and_conflict(store: str, runner: str, tmp_path: Path
 
 
 def test_a_bad_body_answers_422_naming_the_field() -> None:
-    with TestClient(user_app(deployment_for(MemoryExecutionStore()))) as client:
+    app = user_app(deployment_for(MemoryExecutionStore()), owner=header_owner)
+    paths = app.openapi()["paths"]
+    assert set(paths) == {
+        "/jobs/run-durable",
+        "/jobs/executions/{execution_id}",
+        "/jobs/executions/{execution_id}/cancel",
+        "/jobs/executions/{execution_id}/resume",
+        "/jobs/executions/{execution_id}/stream",
+    }
+    documented = paths["/jobs/run-durable"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert documented["required"] == ["text"]
+    assert {p["name"] for p in paths["/jobs/run-durable"]["post"]["parameters"]} == {"Idempotency-Key", "x-user"}
+    with TestClient(app) as client:
+        client.headers["X-User"] = "alice"
         missing = client.post("/jobs/run-durable", json={"txt": "hello"})
         assert missing.status_code == 422
         assert [(e["type"], e["loc"]) for e in missing.json()["detail"]] == [("missing", ["body", "text"])]

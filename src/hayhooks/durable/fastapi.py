@@ -76,7 +76,7 @@ def create_durable_router(
     def target(request: Request, suffix: str, owner: object, *, acting: bool = True) -> DurableTarget:
         if acting and scoped and (not isinstance(owner, str) or not owner):
             raise TypeError("owner_id_dependency must return a non-empty string")
-        owner_id = owner if scoped else None
+        owner_id = owner if scoped and isinstance(owner, str) else None
 
         def sees(record: ExecutionRecord) -> bool:
             return not scoped or record.owner_id == owner_id
@@ -86,7 +86,7 @@ def create_durable_router(
             spec=deployment.spec,
             engine=deployment.engine,
             base=_base(request, suffix),
-            owner_id=owner_id,  # type: ignore[arg-type]
+            owner_id=owner_id,
             sees=sees,
             closed=None if deployment.accepting else f"durable deployment '{name}' is not accepting submissions",
         )
