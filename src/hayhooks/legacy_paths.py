@@ -37,6 +37,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "hayhooks.server.pipelines.registry": ("hayhooks.process_registry", "hayhooks.registry"),
     "hayhooks.server.tracing": ("hayhooks.tracing",),
     "hayhooks.server.utils.mcp_utils": ("hayhooks.server.mcp.legacy",),
+    "hayhooks.server.utils.module_loader": ("hayhooks.deploy.module_loader",),
+    "hayhooks.server.pipelines.loader": ("hayhooks.deploy.module_loader",),
     "hayhooks.cli.base": ("hayhooks.cli",),  # hayhooks_cli, the typer app
 }
 # Old packages: they hold the aliased modules, and some exported a name of their own (module, attribute).

@@ -88,6 +88,43 @@ def test_the_names_hayhooks_own_conftest_imports() -> None:
     assert DurableContext is not None and _ClaimedExecution is not None
 
 
+def test_the_command_names_of_2_1_0_import_and_say_they_perform_nothing() -> None:
+    """Hayhooks' own tests import 2.1.0's command records (through its store contract module) at collection."""
+    from hayhooks.durable import engine, store
+    from hayhooks.durable.context import _ExecutionSuspendedError, _RetryRequestedError
+    from hayhooks.durable.errors import IdempotencyConflictError, LeaseLostError, PayloadTooLargeError
+
+    commands = "Checkpoint Complete Fail Heartbeat RecoverExpiredLease ReleaseClaim RequestCancellation Resume"
+    for name in [*commands.split(), "ScheduleRetry", "Suspend", "TransitionPlan", "ExecutionControl"]:
+        assert isinstance(getattr(engine, name), type), name
+    assert engine.ExecutionLeaseLostError is LeaseLostError
+    assert engine.ExecutionPayloadSizeError is PayloadTooLargeError
+    assert engine.InvalidExecutionTransitionError is engine.InvalidTransitionError
+    assert store.ExecutionIdempotencyConflictError is IdempotencyConflictError
+    assert issubclass(store.ChunkCursorExpiredError, LookupError)
+    assert _ExecutionSuspendedError is not None and _RetryRequestedError is not None
+    control = engine.initial_control(
+        run_id="run_1",
+        idempotency_digest="i",
+        idempotency_binding_digest="b",
+        deployment="jobs",
+        definition_revision="v1",
+        owner_id=None,
+        kind="pipeline",
+        now_ms=5,
+    )
+    assert (control.status, control.available_at_ms, control.version) == (engine.ExecutionStatus.QUEUED, 5, 1)
+    with pytest.raises(NotImplementedError, match="DurableEngine"):
+        engine.decide(control, engine.RequestCancellation(6, "stop"))
+
+
+def test_the_store_limits_of_2_1_0_s_contract_config_are_accepted() -> None:
+    from hayhooks.durable.store import StoreConfig
+
+    config = StoreConfig(lease_commit_safety_ms=10, max_payload_bytes=64, max_progress_event_bytes=32)
+    assert (config.max_payload_bytes, config.max_progress_event_bytes) == (64, 32)
+
+
 def test_encode_and_decode_json_are_bounded_and_strict() -> None:
     from hayhooks.durable.models import decode_json, encode_json
 
@@ -135,7 +172,7 @@ def test_runtime_config_rejects_bad_values(values: dict, named: str) -> None:
         ({"max_stream_chunk_bytes": 0}, "max_stream_chunk_bytes"),
         ({"terminal_ttl_seconds": 0}, "terminal_ttl_seconds"),
         ({"stream_ttl_seconds": 0}, "stream_ttl_seconds"),
-        ({"max_progress_event_bytes": 10}, "max_progress_event_bytes"),
+        ({"max_progress_event_bytes": 0}, "max_progress_event_bytes"),
         ({"max_nonterminal_executions": "many"}, "max_nonterminal_executions"),
     ],
 )

@@ -145,3 +145,41 @@ def unload_package(package_name: str) -> None:
 
 def package_of(module: types.ModuleType) -> str:
     return ".".join(module.__name__.split(".")[:2])
+
+
+# Hayhooks 2.1.0's names (``hayhooks.server.utils.module_loader``, ``hayhooks.server.pipelines.loader``).
+REGISTRY_ROOT = ROOT_PACKAGE  # the package under which every deployed pipeline's modules live
+
+
+def _packages_of(pipeline_name: str) -> list[str]:
+    """The loaded packages of one pipeline's versions; ``REGISTRY_ROOT`` means every pipeline's."""
+    prefix = ROOT_PACKAGE + "."
+    loaded = [m for m in sys.modules if m.startswith(prefix) and m.count(".") == 1]
+    if pipeline_name == REGISTRY_ROOT:
+        return loaded
+    pattern = re.compile(r"p\d+_" + re.escape(re.sub(r"\W", "_", pipeline_name)))
+    return [m for m in loaded if pattern.fullmatch(m[len(prefix) :])]
+
+
+def pipeline_modules(pipeline_name: str) -> dict[str, types.ModuleType]:
+    """The modules loaded from a pipeline's folder (all its loaded versions), by module name."""
+    packages = _packages_of(pipeline_name)
+    return {
+        name: module
+        for name, module in list(sys.modules.items())
+        if any(name == package or name.startswith(package + ".") for package in packages)
+    }
+
+
+def unload_pipeline_modules(pipeline_name: str) -> None:
+    """Forget the modules of a pipeline's versions (``REGISTRY_ROOT``: of every pipeline)."""
+    for package in _packages_of(pipeline_name):
+        unload_package(package)
+
+
+def load_pipeline_module(
+    pipeline_name: str, dir_path: Path | str, *, package_name: str | None = None
+) -> types.ModuleType:
+    """Import ``dir_path/pipeline_wrapper.py`` as a new version of ``pipeline_name`` (``package_name`` is not
+    used: every version gets a package of its own)."""
+    return load_module(pipeline_name, Path(dir_path))

@@ -111,8 +111,8 @@ class StoreConfig:
             max_progress_events=self.max_progress_events,
             max_stream_chunks=self.max_stream_chunks,
             max_stream_chunk_bytes=self.max_stream_chunk_bytes,
+            max_progress_event_bytes=self.max_progress_event_bytes,
         )
-        _at_least(64, max_progress_event_bytes=self.max_progress_event_bytes)
 
 
 @dataclass(frozen=True)

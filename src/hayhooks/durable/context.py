@@ -35,6 +35,11 @@ def current_durable_context() -> DurableContext | None:
     return _current.get()
 
 
+# Hayhooks 2.1.0's names for the signals that unwind a suspended or retried run.
+_ExecutionSuspendedError = SuspendSignal
+_RetryRequestedError = RetrySignal
+
+
 @dataclass(frozen=True)
 class _ClaimedExecution:
     """An execution this process's engine claimed: the record as claimed, the spec it runs with, and the lease

@@ -16,10 +16,32 @@ from typing import Any
 
 from hayhooks.durable._threads import run_sync
 from hayhooks.durable.claim import Claim, PayloadKind
+from hayhooks.durable.commands import (  # Hayhooks 2.1.0's names, importable from here as there
+    Checkpoint,
+    Complete,
+    ExecutionCommand,
+    ExecutionControl,
+    Fail,
+    Heartbeat,
+    ProgressEvent,
+    RecoverExpiredLease,
+    ReleaseClaim,
+    RequestCancellation,
+    Resume,
+    ScheduleRetry,
+    Suspend,
+    TransitionPlan,
+    decide,
+    initial_control,
+    submission_plan,
+)
 from hayhooks.durable.config import DurableConfig
 from hayhooks.durable.context import DurableContext
 from hayhooks.durable.errors import (
     CapacityError,
+    ExecutionLeaseLostError,
+    ExecutionNotFoundError,
+    ExecutionPayloadSizeError,
     IdempotencyConflictError,
     LeaseLostError,
     PayloadTooLargeError,
@@ -30,7 +52,35 @@ from hayhooks.durable.spec import DurableSpec
 from hayhooks.durable.stores.base import ExecutionStore
 from hayhooks.durable.workers import WorkerLoops
 
-__all__ = ["Claim", "DurableEngine", "ExecutionStatus", "InvalidTransitionError", "PayloadKind", "SpecResolver"]
+__all__ = [
+    "Checkpoint",
+    "Claim",
+    "Complete",
+    "DurableEngine",
+    "ExecutionCommand",
+    "ExecutionControl",
+    "ExecutionLeaseLostError",
+    "ExecutionNotFoundError",
+    "ExecutionPayloadSizeError",
+    "ExecutionStatus",
+    "Fail",
+    "Heartbeat",
+    "InvalidExecutionTransitionError",
+    "InvalidTransitionError",
+    "PayloadKind",
+    "ProgressEvent",
+    "RecoverExpiredLease",
+    "ReleaseClaim",
+    "RequestCancellation",
+    "Resume",
+    "ScheduleRetry",
+    "SpecResolver",
+    "Suspend",
+    "TransitionPlan",
+    "decide",
+    "initial_control",
+    "submission_plan",
+]
 
 logger = logging.getLogger("hayhooks.durable")
 
@@ -41,6 +91,9 @@ COUNT_CACHE_SECONDS = 0.25
 
 class InvalidTransitionError(Exception):
     """The execution is not in a status that allows this operation (HTTP 409)."""
+
+
+InvalidExecutionTransitionError = InvalidTransitionError  # Hayhooks 2.1.0's name
 
 
 class DurableEngine(WorkerLoops):

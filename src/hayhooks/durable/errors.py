@@ -52,3 +52,13 @@ class ExecutionNotFoundError(KeyError):
 
 class ExecutionAdmissionError(RuntimeError):
     """The deployment takes no new executions: it was not started yet, or it was closed (HTTP 503)."""
+
+
+class ChunkCursorExpiredError(LookupError):
+    """A stream cursor older than the oldest chunk still kept (``max_stream_chunks``)."""
+
+
+# Hayhooks 2.1.0's names for the same errors.
+ExecutionLeaseLostError = LeaseLostError
+ExecutionPayloadSizeError = PayloadTooLargeError
+ExecutionIdempotencyConflictError = IdempotencyConflictError

@@ -7,8 +7,17 @@ Our stores share one interface (``hayhooks.durable.stores.base.ExecutionStore``)
 from __future__ import annotations
 
 from hayhooks.durable.config import StoreConfig
+from hayhooks.durable.errors import ChunkCursorExpiredError, ExecutionIdempotencyConflictError
 from hayhooks.durable.stores import ExecutionStore, MemoryExecutionStore, SQLiteExecutionStore
 
 CHUNK_CURSOR_START = "0-0"
 
-__all__ = ["CHUNK_CURSOR_START", "ExecutionStore", "MemoryExecutionStore", "SQLiteExecutionStore", "StoreConfig"]
+__all__ = [
+    "CHUNK_CURSOR_START",
+    "ChunkCursorExpiredError",
+    "ExecutionIdempotencyConflictError",
+    "ExecutionStore",
+    "MemoryExecutionStore",
+    "SQLiteExecutionStore",
+    "StoreConfig",
+]
