@@ -94,7 +94,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.add_middleware(WorkerHeaderMiddleware, worker=state.worker)
     if settings.watch_pipelines_dir:  # hot reload: each worker follows the pipelines dir
         state.lifespan_hooks.append(watch_pipelines_dir(state))
-    install_openapi(app, state.registry)  # app.openapi() and GET /openapi.json, cached per routes/pipeline version
+    # app.openapi() and GET /openapi.json, cached per routes/pipeline version
+    install_openapi(app, state.registry, state.wait_ready)
     return app
 
 

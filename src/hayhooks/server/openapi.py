@@ -1,4 +1,5 @@
-"""The OpenAPI document: the fixed routes plus one ``/NAME/run`` path per deployed pipeline.
+"""The OpenAPI document: the fixed routes plus each deployed pipeline's own paths (``/NAME/run``, and the durable
+routes ``/NAME/run-durable``, ``/NAME/executions/...`` of a durable one).
 
 A deploy must not cost more with many pipelines deployed than with none, so the document is kept in parts:
 
@@ -18,6 +19,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from operator import attrgetter
@@ -31,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hayhooks.registry import DeployedPipeline, Registry
+from hayhooks.server.durable.openapi_paths import durable_path_items
 from hayhooks.server.routing import body_models
 
 logger = logging.getLogger("hayhooks.openapi")
@@ -146,11 +149,26 @@ class _Fixed:
 
 @dataclass(eq=False)
 class _Part:
-    """One deployed pipeline's path item and component schemas, with their encoded members."""
+    """One deployed pipeline's path items and component schemas, with their encoded members."""
 
     pipeline: DeployedPipeline
-    path: Member | None  # None: no schema could be made for this pipeline
+    paths: dict[str, Member] = field(default_factory=dict)  # empty: no schema could be made for this pipeline
     schemas: dict[str, Member] = field(default_factory=dict)
+
+
+def _documented(pipeline: DeployedPipeline) -> bool:
+    return pipeline.run_signature is not None or "durable" in pipeline.state
+
+
+def _path_items(pipeline: DeployedPipeline, schemas: dict[str, Any]) -> dict[str, Any]:
+    items: dict[str, Any] = {}
+    if pipeline.run_signature is not None:
+        items[pipeline.endpoint] = _path_item(pipeline, schemas)
+    spec = pipeline.state.get("durable")
+    if spec is not None:
+        prefix = f"{pipeline.name}__"
+        items.update(durable_path_items(pipeline.name, spec, lambda model: _model_schema(model, prefix, schemas)))
+    return items
 
 
 @dataclass(eq=False)
@@ -203,9 +221,10 @@ class _Snapshot:
 class OpenAPIBuilder:
     """``app.openapi``: the document as a dict; ``render()`` gives it encoded, as ``GET /openapi.json`` serves it."""
 
-    def __init__(self, app: FastAPI, registry: Registry) -> None:
+    def __init__(self, app: FastAPI, registry: Registry, ready: Callable[[], Awaitable[None]] | None = None) -> None:
         self.app = app
         self.registry = registry
+        self.ready = ready  # awaited before answering: the document lists the pipelines deployed at startup
         self._fixed: _Fixed | None = None
         self._parts: dict[str, _Part] = {}
         self._snapshot: _Snapshot | None = None
@@ -235,11 +254,11 @@ class OpenAPIBuilder:
             return part
         schemas: dict[str, Any] = {}
         try:
-            path = _member(pipeline.endpoint, _path_item(pipeline, schemas))
-            part = _Part(pipeline, path, {name: _member(name, schema) for name, schema in schemas.items()})
+            paths = {path: _member(path, item) for path, item in _path_items(pipeline, schemas).items()}
+            part = _Part(pipeline, paths, {name: _member(name, schema) for name, schema in schemas.items()})
         except Exception as exc:  # a type pydantic (or JSON) cannot describe must not break the whole document
             logger.warning("No OpenAPI schema for pipeline '%s': %s", pipeline.name, exc)
-            part = _Part(pipeline, None)
+            part = _Part(pipeline)
         self._parts[pipeline.name] = part
         return part
 
@@ -255,13 +274,12 @@ class OpenAPIBuilder:
             schemas = dict(fixed.schemas)
             live = 0
             for pipeline in sorted(self.registry.all(), key=attrgetter("name")):
-                if pipeline.run_signature is None:
+                if not _documented(pipeline):
                     continue
                 part = self._pipeline_part(pipeline)
                 live += 1
-                if part.path is not None:
-                    paths[pipeline.endpoint] = part.path
-                    schemas.update(part.schemas)
+                paths.update(part.paths)
+                schemas.update(part.schemas)
             if len(self._parts) != live:  # drop the parts of undeployed pipelines (they hold the wrappers)
                 current = {name: part for name, part in self._parts.items() if self.registry.get(name) is part.pipeline}
                 self._parts = current
@@ -277,6 +295,8 @@ class OpenAPIBuilder:
 
     async def endpoint(self, request: Request) -> Response:
         """``GET /openapi.json``: FastAPI's own route, answering the cached bytes."""
+        if self.ready is not None:
+            await self.ready()
         if self.app.openapi is not self:  # the user replaced app.openapi (e.g. to add a security scheme): serve that
             return JSONResponse(self.app.openapi())
         root_path = request.scope.get("root_path", "").rstrip("/")
@@ -287,9 +307,12 @@ class OpenAPIBuilder:
         return Response(self.render(), media_type="application/json")
 
 
-def install_openapi(app: FastAPI, registry: Registry) -> OpenAPIBuilder:
-    """Make ``app.openapi()`` and ``GET {app.openapi_url}`` serve the document of ``registry``'s pipelines."""
-    builder = OpenAPIBuilder(app, registry)
+def install_openapi(
+    app: FastAPI, registry: Registry, ready: Callable[[], Awaitable[None]] | None = None
+) -> OpenAPIBuilder:
+    """Make ``app.openapi()`` and ``GET {app.openapi_url}`` serve the document of ``registry``'s pipelines (once
+    ``ready()`` returned: the startup deploy is done)."""
+    builder = OpenAPIBuilder(app, registry, ready)
     app.openapi = builder  # type: ignore[method-assign]
     routes = app.router.routes
     for index, route in enumerate(routes):

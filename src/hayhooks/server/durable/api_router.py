@@ -17,7 +17,8 @@ from hayhooks.server.durable.serving import get_engine, is_admin, owner_for, spe
 from hayhooks.server.routing import fast_endpoint
 from hayhooks.server.state import get_state
 
-router = APIRouter(tags=["durable executions"])
+# Documented per durable pipeline in /openapi.json, with its own models (`openapi_paths.py`), not as `/{name}/...`.
+router = APIRouter(tags=["durable executions"], include_in_schema=False)
 
 
 async def _target(request: Request, name: str, *, acting: bool = False) -> DurableTarget | JSONResponse:
@@ -40,22 +41,7 @@ async def _target(request: Request, name: str, *, acting: bool = False) -> Durab
     )
 
 
-_NAME_PARAMETER = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-_RUN_DURABLE_DOCS = {  # the endpoint reads the request itself (a fast endpoint): its inputs documented here
-    "parameters": [
-        _NAME_PARAMETER,
-        {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}},
-    ],
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"type": "object", "description": "The wrapper's request model"}}},
-    },
-}
-
-
-@router.post(
-    "/{name}/run-durable", status_code=202, summary="Start a durable execution", openapi_extra=_RUN_DURABLE_DOCS
-)
+@router.post("/{name}/run-durable", status_code=202, summary="Start a durable execution")
 @fast_endpoint
 async def run_durable(request: Request) -> JSONResponse:
     """Submit the JSON body as a durable execution of pipeline ``name``: ``202`` with ``Location``, or ``200`` with
