@@ -21,6 +21,7 @@ from hayhooks.durable.errors import (
     RetrySignal,
     SuspendSignal,
 )
+from hayhooks.durable.haystack import haystack_target
 from hayhooks.durable.models import CheckpointEnvelope, ExecutionRecord, JsonValue, encode
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class DurableContext:
         self._engine = claim.engine
         self._record = record
         self._spec = claim.spec
-        self._target = adapter if adapter is not None else claim.spec.target
+        self._target = haystack_target(adapter) if adapter is not None else claim.spec.target
         self._lease_token = claim.lease_token
         self._state: dict[str, Any] = copy.deepcopy(start.application_state)
         self._resume_input = copy.deepcopy(start.resume_input)

@@ -20,6 +20,7 @@ from hayhooks.durable.config import RuntimeConfig, embedded_config
 from hayhooks.durable.context import DurableContext
 from hayhooks.durable.engine import DurableEngine
 from hayhooks.durable.errors import ExecutionAdmissionError, ExecutionNotFoundError
+from hayhooks.durable.haystack import haystack_target
 from hayhooks.durable.models import CheckpointEnvelope, ExecutionKind, ExecutionRecord, ExecutionStatus
 from hayhooks.durable.spec import DurableSpec
 from hayhooks.durable.stores.base import ExecutionStore
@@ -109,7 +110,7 @@ class DurableDeployment:
             is_async=_is_async(runner),
             kind=self.kind.value,
             owner_id=None,
-            target=adapter,
+            target=haystack_target(adapter),
             deployed_at=time.time(),
         )
         self.engine = DurableEngine(
