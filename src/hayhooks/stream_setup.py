@@ -221,3 +221,8 @@ def pipeline_end_item(result: Any, on_pipeline_end: OnPipelineEnd) -> Any:
     if isinstance(value, str):
         return chunk_class()(content=value) if value else None
     return value
+
+
+# Hayhooks 2.1.0 names (``hayhooks.server.pipelines.utils``).
+is_streaming_component = accepts_streaming_callback
+parse_streaming_components_setting = parse_streaming_components

@@ -24,6 +24,7 @@ from hayhooks.deploy.errors import (
     InvalidPipelineError,
     PipelineConflictError,
     PipelineExistsError,
+    PipelineFilesError,
     PipelineNotFoundError,
     RuntimeDeployDisabledError,
 )
@@ -226,7 +227,7 @@ class DeployService:
             discard(pipeline)
             if not self.pipelines_dir.is_dir():  # removed since the check: nothing was written
                 raise PipelineConflictError(pf.missing_dir_message(self.pipelines_dir)) from exc
-            raise DeployError(f"Pipeline '{pipeline.name}' loaded but could not be saved: {exc}") from exc
+            raise PipelineFilesError(f"Pipeline '{pipeline.name}' loaded but could not be saved: {exc}") from exc
         pipeline.saved = True
 
     # --- the pipelines dir ---------------------------------------------------------------------------------
