@@ -47,6 +47,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "hayhooks.cli.base": ("hayhooks.cli",),  # hayhooks_cli, the typer app
     "hayhooks.server.exceptions": ("hayhooks.deploy.errors",),
     "hayhooks.server.utils.deploy_utils": ("hayhooks.server.deployment",),
+    "hayhooks.server.utils.yaml_utils": ("hayhooks.deploy.yaml_pipeline",),
     # The request/response models of the routes, and each router.
     "hayhooks.server.routers.deploy": ("hayhooks.server.admin.protocol", "hayhooks.server.admin.api_router"),
     "hayhooks.server.routers.undeploy": ("hayhooks.server.admin.protocol", "hayhooks.server.admin.api_router"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hayhooks.registry import Registry, live_registries
+from hayhooks.stream_setup import parse_streaming_components
 
 
 class ProcessRegistry:
@@ -41,6 +42,8 @@ class ProcessRegistry:
             "version": pipeline.version,
             "request_model": signature.request_model if signature is not None else None,
         }
+        if pipeline.kind == "yaml":
+            metadata["streaming_components"] = parse_streaming_components(pipeline.streaming_components)
         include_outputs_from = getattr(pipeline.wrapper, "include_outputs_from", None)  # YAML pipelines
         if include_outputs_from is not None:
             metadata["include_outputs_from"] = set(include_outputs_from)

@@ -20,6 +20,7 @@ from pydantic import ConfigDict, Field, create_model
 
 from hayhooks.deploy.errors import InvalidPipelineError
 from hayhooks.signature import RunSignature, model_name
+from hayhooks.stream_setup import parse_streaming_components
 from hayhooks.wrapper import BasePipelineWrapper
 
 if TYPE_CHECKING:
@@ -204,3 +205,9 @@ class YAMLPipelineWrapper(BasePipelineWrapper):
         )
         param_docs = {name: field.description or "" for name, (_, field) in fields.items()}
         return RunSignature(request_model, response_model, (), description, param_docs)
+
+
+def get_streaming_components_from_yaml(yaml_source_code: str) -> list[str] | str | None:
+    """The YAML's ``streaming_components`` key: ``None`` when absent (the last streaming-capable component
+    streams), ``"all"``, or the component names (Hayhooks 2.1.0's ``yaml_utils`` function)."""
+    return parse_streaming_components(parse_yaml(_UNNAMED, yaml_source_code).options.get("streaming_components"))
