@@ -166,8 +166,8 @@ def streaming_generator(  # noqa: PLR0913
     ``streaming_callback``. Callback results (events or strings) are yielded just before the chunk that triggered
     them; ``on_pipeline_end(result)`` may return a last string to stream. Items put on ``external_event_queue``
     (a ``queue.Queue``, fed from any thread) are yielded as they arrive, unchanged: those queued before the stream
-    starts come first, those still queued when the pipeline ends before the generator ends. Pipeline errors are raised here. Closing the generator early
-    makes the pipeline stop at the next chunk it emits.
+    starts come first, those still queued when the pipeline ends before the generator ends. Pipeline errors are
+    raised here. Closing the generator early makes the pipeline stop at the next chunk it emits.
     """
     check_target(pipeline)
     spec = parse_streaming_components(streaming_components) if streaming_components is not None else default_spec()
