@@ -75,3 +75,12 @@ def test_run_failure_is_logged_as_a_pipeline_execution_error(
     log = capfd.readouterr().err  # the server's log handler writes to stderr
     assert "Pipeline execution error: pipeline 'broken' failed: broken on purpose" in log
     assert "Traceback" in log and "ValueError: broken on purpose" in log
+
+
+def test_a_yaml_haystack_cannot_build_is_422_with_haystacks_message(app_client, tmp_path: Path) -> None:
+    broken = LIST_OUTPUT_YAML.replace("init_parameters: {}", "init_parameters: {no_such_parameter: 1}")
+    with app_client(tmp_path / "p") as client:
+        answer = client.post("/deploy-yaml", json={"name": "broken", "source_code": broken})
+        assert answer.status_code == 422
+        assert "Couldn't deserialize component 'upper'" in answer.json()["detail"]
+        assert client.get("/status/broken").status_code == 404
