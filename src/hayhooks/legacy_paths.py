@@ -48,6 +48,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "hayhooks.server.exceptions": ("hayhooks.deploy.errors",),
     "hayhooks.server.utils.deploy_utils": ("hayhooks.server.deployment",),
     "hayhooks.server.utils.yaml_utils": ("hayhooks.deploy.yaml_pipeline",),
+    "hayhooks.server.utils.pipeline_paths": ("hayhooks.deploy.files",),
     # The request/response models of the routes, and each router.
     "hayhooks.server.routers.deploy": ("hayhooks.server.admin.protocol", "hayhooks.server.admin.api_router"),
     "hayhooks.server.routers.undeploy": ("hayhooks.server.admin.protocol", "hayhooks.server.admin.api_router"),

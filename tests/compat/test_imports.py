@@ -108,6 +108,7 @@ MODULE_NAMES = {
         "read_pipeline_files_from_dir",
     ],
     "hayhooks.server.utils.yaml_utils": ["get_streaming_components_from_yaml"],
+    "hayhooks.server.utils.pipeline_paths": ["validate_pipeline_name"],
 }
 
 
@@ -379,3 +380,13 @@ def test_is_streaming_component_sees_wrapped_sockets() -> None:
 
     assert is_streaming_component(Wrapped()) is True
     assert is_streaming_component(Plain()) is False
+
+
+def test_validate_pipeline_name_refuses_what_deploy_refuses() -> None:
+    from hayhooks.server.exceptions import PipelinePathError
+    from hayhooks.server.utils.pipeline_paths import validate_pipeline_name
+
+    assert validate_pipeline_name("chat_rag") == "chat_rag"
+    for bad in ("../etc", "/abs", "a/b", "", "status"):
+        with pytest.raises(PipelinePathError):
+            validate_pipeline_name(bad)
