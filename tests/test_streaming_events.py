@@ -180,3 +180,37 @@ async def test_cancelling_the_consumer_cancels_the_pipeline_unless_shielded(shie
     with pytest.raises(asyncio.CancelledError):
         await consumer
     assert await asyncio.wait_for(asyncio.shield(slow.outcome), WAIT) == expected
+
+
+@component
+class Immediate:
+    """Streams one chunk at once, without waiting for anything."""
+
+    @component.output_types(text=str)
+    def run(self, text: str, streaming_callback: Any = None) -> dict[str, Any]:
+        streaming_callback(StreamingChunk(content=text))
+        return {"text": text}
+
+    @component.output_types(text=str)
+    async def run_async(self, text: str, streaming_callback: Any = None) -> dict[str, Any]:
+        await streaming_callback(StreamingChunk(content=text))
+        return {"text": text}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_items_queued_before_the_stream_come_first(mode: str) -> None:
+    pipeline = Pipeline()
+    pipeline.add_component("now", Immediate())
+    external: Any = queue.Queue() if mode == "sync" else asyncio.Queue()
+    for item in ("one", {"type": "two"}, "three"):
+        external.put_nowait(item)
+    options = dict(pipeline_run_args={"now": {"text": "chunk"}}, external_event_queue=external)
+    if mode == "sync":
+        seen = [_label(item) for item in streaming_generator(pipeline, **options)]
+    else:
+
+        async def collect() -> list[Any]:
+            return [_label(item) async for item in async_streaming_generator(pipeline, **options)]
+
+        seen = asyncio.run(collect())
+    assert seen == ["one", {"type": "two"}, "three", "chunk"]

@@ -219,6 +219,7 @@ def test_agent_streams_with_tool_callbacks(mode: str) -> None:
     starts, ends = [], []
 
     def on_start(name, arguments, call_id):
+        assert isinstance(arguments, dict)  # parsed JSON, {} while the arguments have not streamed yet
         starts.append((name, call_id))
         return "starting "
 
@@ -246,7 +247,7 @@ def test_agent_streams_with_tool_callbacks(mode: str) -> None:
 
 
 def test_default_tool_callbacks() -> None:
-    event = default_on_tool_call_start("search", '{"q": 1}', "call_1")
+    event = default_on_tool_call_start("search", {"q": 1}, "call_1")
     assert event.to_event_dict() == {
         "type": "status",
         "data": {"description": "Calling 'search' tool...", "done": False, "hidden": False},

@@ -14,7 +14,9 @@ from hayhooks.events import PipelineEvent, create_notification_event, create_sta
 from hayhooks.open_webui import create_details_tag
 
 
-def default_on_tool_call_start(tool_name: str, arguments: str | None, tool_call_id: str | None) -> PipelineEvent | None:
+def default_on_tool_call_start(
+    tool_name: str, arguments: dict[str, Any] | None, tool_call_id: str | None
+) -> PipelineEvent | None:
     """Show "Calling '<tool>' tool..." while a tool call is being prepared."""
     if not tool_name:
         return None

@@ -31,7 +31,12 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "hayhooks.server.utils.base_pipeline_wrapper": ("hayhooks.wrapper",),
     "hayhooks.server.utils.yaml_pipeline_wrapper": ("hayhooks.deploy.yaml_pipeline",),
     "hayhooks.server.utils.haystack_compat": ("hayhooks.compat",),
-    "hayhooks.server.pipelines.utils": ("hayhooks.streaming", "hayhooks.messages", "hayhooks.coercion"),
+    "hayhooks.server.pipelines.utils": (
+        "hayhooks.streaming",
+        "hayhooks.messages",
+        "hayhooks.coercion",
+        "hayhooks.stream_setup",
+    ),
     "hayhooks.server.pipelines.streaming": ("hayhooks.streaming",),
     "hayhooks.server.pipelines.sse": ("hayhooks.streaming",),
     "hayhooks.server.pipelines.registry": ("hayhooks.process_registry", "hayhooks.registry"),
@@ -40,10 +45,20 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "hayhooks.server.utils.module_loader": ("hayhooks.deploy.module_loader",),
     "hayhooks.server.pipelines.loader": ("hayhooks.deploy.module_loader",),
     "hayhooks.cli.base": ("hayhooks.cli",),  # hayhooks_cli, the typer app
+    "hayhooks.server.exceptions": ("hayhooks.deploy.errors",),
+    "hayhooks.server.utils.deploy_utils": ("hayhooks.server.deployment",),
+    "hayhooks.server.utils.yaml_utils": ("hayhooks.deploy.yaml_pipeline",),
+    "hayhooks.server.utils.pipeline_paths": ("hayhooks.deploy.files",),
+    # The request/response models of the routes, and each router.
+    "hayhooks.server.routers.deploy": ("hayhooks.server.admin.protocol", "hayhooks.server.admin.api_router"),
+    "hayhooks.server.routers.undeploy": ("hayhooks.server.admin.protocol", "hayhooks.server.admin.api_router"),
+    "hayhooks.server.routers.status": ("hayhooks.server.admin.protocol", "hayhooks.server.admin.api_router"),
+    "hayhooks.server.routers.openai": ("hayhooks.server.openai.protocol", "hayhooks.server.openai.api_router"),
 }
 # Old packages: they hold the aliased modules, and some exported a name of their own (module, attribute).
 PACKAGES: dict[str, dict[str, tuple[str, str]]] = {
     "hayhooks.server.utils": {},
+    "hayhooks.server.routers": {},
     "hayhooks.server.pipelines": {"registry": ("hayhooks.process_registry", "registry")},
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hayhooks.registry import Registry, live_registries
+from hayhooks.stream_setup import parse_streaming_components
 
 
 class ProcessRegistry:
@@ -34,7 +35,19 @@ class ProcessRegistry:
         if not found:
             return None
         pipeline = max(found, key=lambda p: p.deployed_at)
-        return {"description": pipeline.description, "skip_mcp": pipeline.skip_mcp, "version": pipeline.version}
+        signature = pipeline.run_signature
+        metadata: dict[str, Any] = {
+            "description": pipeline.description,
+            "skip_mcp": pipeline.skip_mcp,
+            "version": pipeline.version,
+            "request_model": signature.request_model if signature is not None else None,
+        }
+        if pipeline.kind == "yaml":
+            metadata["streaming_components"] = parse_streaming_components(pipeline.streaming_components)
+        include_outputs_from = getattr(pipeline.wrapper, "include_outputs_from", None)  # YAML pipelines
+        if include_outputs_from is not None:
+            metadata["include_outputs_from"] = set(include_outputs_from)
+        return metadata
 
     def remove(self, name: str) -> None:
         for registry in self._all():

@@ -7,6 +7,8 @@ Each field's ``description`` is the documentation: ``docs/configuration.md`` is 
 from __future__ import annotations
 
 import json
+import logging
+from enum import Enum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -30,6 +32,20 @@ def _parse_str_list(value: Any) -> Any:
     if text.startswith("["):
         return json.loads(text)
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class StartupDeployStrategy(str, Enum):
+    """Values of ``startup_deploy_strategy`` (Hayhooks 2.1.0 names); equal to the plain strings."""
+
+    SEQUENTIAL = "sequential"
+    PARALLEL = "parallel"
+
+
+class DeployConcurrencyPolicy(str, Enum):
+    """Values of ``deploy_concurrency`` (Hayhooks 2.1.0 names); equal to the plain strings."""
+
+    SERIALIZED = "serialized"
+    PARALLEL = "parallel"
 
 
 class Settings(BaseSettings):
@@ -233,6 +249,18 @@ class Settings(BaseSettings):
     )
     durable_retry_max_delay_seconds: float = Field(60.0, ge=0, description="Longest delay between retries.")
 
+    # --- accepted for Hayhooks 2.1.0, no effect here -----------------------------------------------------------
+    tracing_enabled: bool = Field(
+        True,
+        description="Hayhooks 2.1.0's local trace capture API (`--with/--without-tracing`). Accepted so 2.1.0 "
+        "configurations load; this server does not have that feature, and the value has no effect.",
+    )
+    monitoring_enabled: bool = Field(
+        True,
+        description="Hayhooks 2.1.0's durable execution enumeration (`--with/--without-monitoring`). Accepted so "
+        "2.1.0 configurations load; this server does not have that feature, and the value has no effect.",
+    )
+
     # --- CLI client ---------------------------------------------------------------------------------------
     use_https: bool = Field(False, description="CLI client: talk to the server over https.")
     disable_ssl: bool = Field(False, description="CLI client: do not verify the server's TLS certificate.")
@@ -275,6 +303,16 @@ class Settings(BaseSettings):
     @property
     def cors_is_wide_open(self) -> bool:
         return all(v == ["*"] for v in (self.cors_allow_origins, self.cors_allow_methods, self.cors_allow_headers))
+
+
+def check_cors_settings(settings: Settings | None = None, *, level: int = logging.WARNING) -> bool:
+    """Log (at ``level``) when CORS allows every origin, method and header; returns whether it does."""
+    wide_open = (settings or get_settings()).cors_is_wide_open
+    if wide_open:
+        logging.getLogger("hayhooks").log(
+            level, "CORS allows every origin, method and header; set HAYHOOKS_CORS_ALLOW_ORIGINS in production."
+        )
+    return wide_open
 
 
 class SettingsError(Exception):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import json
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -24,7 +25,7 @@ logger = logging.getLogger("hayhooks.streaming")
 
 StreamingComponents = list[str] | Literal["all"] | None
 CallbackReturn = Any  # an event, a string, None, or a list of events and strings
-OnToolCallStart = Callable[[str, str | None, str | None], CallbackReturn] | None
+OnToolCallStart = Callable[[str, dict[str, Any], str | None], CallbackReturn] | None
 OnToolCallEnd = Callable[[str, dict[str, Any], str, bool], CallbackReturn] | None
 OnPipelineEnd = Callable[[Any], Any] | None
 OnReasoning = Callable[[str, dict[str, Any] | None], CallbackReturn] | None
@@ -85,10 +86,14 @@ def default_spec() -> StreamingComponents:
 
 
 def accepts_streaming_callback(component: Any) -> bool:
+    """Whether ``component`` takes a ``streaming_callback``: an input socket of that name (also on wrapper
+    components whose ``run`` does not show it), or a ``run`` parameter."""
     sockets = getattr(component, "__haystack_input__", None)
     if sockets is not None:
+        by_name = getattr(sockets, "_sockets_dict", None)
         try:
-            return "streaming_callback" in sockets
+            if "streaming_callback" in (by_name if isinstance(by_name, dict) else sockets):
+                return True
         except TypeError:
             pass
     run = getattr(component, "run", None)
@@ -180,6 +185,19 @@ def _result_text(result: Any) -> str:
     return str(result)
 
 
+def _tool_arguments(raw: Any) -> dict[str, Any]:
+    """A streamed tool call's arguments as a dict: its JSON text parsed, ``{}`` while it is empty or partial."""
+    if isinstance(raw, dict):
+        return raw
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 @dataclass
 class ChunkHooks:
     on_tool_call_start: OnToolCallStart = None
@@ -198,7 +216,8 @@ class ChunkHooks:
             if self.on_tool_call_start and chunk.tool_calls:
                 for call in chunk.tool_calls:
                     if call.tool_name:
-                        items += _as_items(self.on_tool_call_start(call.tool_name, call.arguments, call.id))
+                        arguments = _tool_arguments(call.arguments)
+                        items += _as_items(self.on_tool_call_start(call.tool_name, arguments, call.id))
             result = chunk.tool_call_result
             if self.on_tool_call_end and result is not None:
                 origin, text = result.origin, _result_text(result.result)
@@ -221,3 +240,8 @@ def pipeline_end_item(result: Any, on_pipeline_end: OnPipelineEnd) -> Any:
     if isinstance(value, str):
         return chunk_class()(content=value) if value else None
     return value
+
+
+# Hayhooks 2.1.0 names (``hayhooks.server.pipelines.utils``).
+is_streaming_component = accepts_streaming_callback
+parse_streaming_components_setting = parse_streaming_components

@@ -165,9 +165,9 @@ def streaming_generator(  # noqa: PLR0913
     ``pipeline`` is a Haystack ``Pipeline``, an ``Agent`` or a component whose ``run`` accepts a
     ``streaming_callback``. Callback results (events or strings) are yielded just before the chunk that triggered
     them; ``on_pipeline_end(result)`` may return a last string to stream. Items put on ``external_event_queue``
-    (a ``queue.Queue``, fed from any thread) are yielded as they arrive, unchanged; those still queued when the
-    pipeline ends are yielded before the generator ends. Pipeline errors are raised here. Closing the generator early
-    makes the pipeline stop at the next chunk it emits.
+    (a ``queue.Queue``, fed from any thread) are yielded as they arrive, unchanged: those queued before the stream
+    starts come first, those still queued when the pipeline ends before the generator ends. Pipeline errors are
+    raised here. Closing the generator early makes the pipeline stop at the next chunk it emits.
     """
     check_target(pipeline)
     spec = parse_streaming_components(streaming_components) if streaming_components is not None else default_spec()
@@ -195,6 +195,8 @@ def streaming_generator(  # noqa: PLR0913
         finally:
             ended.set()
 
+    if external_event_queue is not None:
+        yield from _drain(external_event_queue)  # queued before the stream started: first, in their order
     executor.submit(run)
     if external_event_queue is not None:
         executor.submit(_forward_external, external_event_queue, channel, ended)
@@ -323,6 +325,9 @@ async def async_streaming_generator(  # noqa: PLR0913
         allow = allow_sync_streaming_callbacks if has_async_run else True
         callbacks = _async_callbacks(pipeline, spec, allow, async_cb if has_async_run else sync_cb, sync_cb)
         args = with_callbacks(pipeline, args, callbacks)
+    if external_event_queue is not None:
+        for queued in _drain(external_event_queue):  # queued before the stream started: first, in their order
+            yield queued
     task = _start_async_run(pipeline, args, include_outputs_from, async_cb, sync_cb)
     task.add_done_callback(lambda _: chunks.put_nowait(_END))
     forwarder = None

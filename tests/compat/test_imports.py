@@ -59,7 +59,6 @@ MODULE_NAMES = {
     "hayhooks.callbacks": ["default_on_pipeline_end", "default_on_tool_call_start", "default_on_tool_call_end"],
     "hayhooks.chainlit_events": ["ChainlitEvent", "create_custom_element_event"],
     "hayhooks.testing.components": ["Hello"],
-    "hayhooks.settings": ["settings", "AppSettings"],
     "hayhooks.server.app": ["create_app", "run_app", "app"],
     "hayhooks.server.utils.base_pipeline_wrapper": ["BasePipelineWrapper"],
     "hayhooks.server.logger": ["log"],
@@ -80,6 +79,36 @@ MODULE_NAMES = {
     "hayhooks.cli": ["hayhooks_cli"],
     "hayhooks.cli.base": ["hayhooks_cli"],
     "hayhooks.server.utils.mcp_utils": ["create_mcp_server", "create_starlette_app", "list_pipelines_as_tools"],
+    "hayhooks.settings": [
+        "settings",
+        "AppSettings",
+        "StartupDeployStrategy",
+        "DeployConcurrencyPolicy",
+        "check_cors_settings",
+    ],
+    "hayhooks.server.exceptions": [
+        "PipelineAlreadyExistsError",
+        "PipelineNotFoundError",
+        "PipelineFilesError",
+        "PipelinePathError",
+        "PipelineWrapperError",
+        "PipelineModuleLoadError",
+        "PipelineYamlError",
+        "InvalidYamlIOError",
+    ],
+    "hayhooks.server.routers.deploy": ["DeployResponse", "PipelineFilesRequest", "YamlDeployRequest", "router"],
+    "hayhooks.server.routers.undeploy": ["UndeployResponse", "router"],
+    "hayhooks.server.routers.status": ["PipelineStatusResponse", "router"],
+    "hayhooks.server.routers.openai": ["ChatRequest", "ResponseRequest", "ModelsResponse", "router"],
+    "hayhooks.server.utils.deploy_utils": [
+        "deploy_pipeline_files",
+        "deploy_pipeline_yaml",
+        "undeploy_pipeline",
+        "deploy_pipelines",
+        "read_pipeline_files_from_dir",
+    ],
+    "hayhooks.server.utils.yaml_utils": ["get_streaming_components_from_yaml"],
+    "hayhooks.server.utils.pipeline_paths": ["validate_pipeline_name"],
 }
 
 
@@ -290,3 +319,74 @@ class PipelineWrapper(BasePipelineWrapper):
     registry.clear()
     assert registry.get_names() == []
     assert TestClient(apps[0]).get("/status").json()["pipelines"] == []
+
+
+def test_2_1_0_error_names_are_our_deploy_errors() -> None:
+    from hayhooks.deploy import errors
+    from hayhooks.server import exceptions
+
+    assert exceptions.PipelineAlreadyExistsError is errors.PipelineExistsError
+    assert exceptions.PipelineNotFoundError is errors.PipelineNotFoundError
+    assert issubclass(exceptions.PipelinePathError, exceptions.PipelineFilesError)
+    assert issubclass(exceptions.PipelinePathError, ValueError)
+    for name in ("PipelineWrapperError", "PipelineModuleLoadError", "PipelineYamlError", "InvalidYamlIOError"):
+        assert getattr(exceptions, name) is errors.InvalidPipelineError
+
+
+def test_route_models_are_the_served_ones() -> None:
+    from hayhooks.server.routers import deploy, status
+
+    from hayhooks.server.admin import protocol
+
+    assert deploy.DeployResponse is protocol.DeployResponse
+    assert status.PipelineStatusResponse is protocol.PipelineStatusResponse
+    answer = deploy.DeployResponse(name="x", success=True, endpoint="/x/run").model_dump()
+    assert answer == {"name": "x", "success": True, "endpoint": "/x/run"}
+
+
+def test_streaming_helpers_under_2_1_0_names() -> None:
+    from hayhooks.server.pipelines.utils import is_streaming_component, parse_streaming_components_setting
+    from hayhooks.server.utils.yaml_utils import get_streaming_components_from_yaml
+
+    from hayhooks.testing.components import Hello
+
+    assert parse_streaming_components_setting("") is None
+    assert parse_streaming_components_setting(" all ") == "all"
+    assert parse_streaming_components_setting("a, b") == ["a", "b"]
+    assert is_streaming_component(Hello()) is False
+    yaml = "components: {}\ninputs: {q: a.b}\noutputs: {r: a.b}\nstreaming_components: [llm_1, llm_2]\n"
+    assert get_streaming_components_from_yaml(yaml) == ["llm_1", "llm_2"]
+    assert get_streaming_components_from_yaml(yaml.replace("[llm_1, llm_2]", "all")) == "all"
+    assert get_streaming_components_from_yaml(yaml.rsplit("streaming", 1)[0]) is None
+
+
+def test_is_streaming_component_sees_wrapped_sockets() -> None:
+    """A wrapper component whose ``run(**kwargs)`` hides the inner component's ``streaming_callback`` socket."""
+    from types import SimpleNamespace
+
+    from hayhooks.server.pipelines.utils import is_streaming_component
+
+    class Wrapped:
+        __haystack_input__ = SimpleNamespace(_sockets_dict={"streaming_callback": object(), "text": object()})
+
+        def run(self, **kwargs: object) -> dict:
+            return {}
+
+    class Plain:
+        __haystack_input__ = SimpleNamespace(_sockets_dict={"text": object()})
+
+        def run(self, text: str) -> dict:
+            return {}
+
+    assert is_streaming_component(Wrapped()) is True
+    assert is_streaming_component(Plain()) is False
+
+
+def test_validate_pipeline_name_refuses_what_deploy_refuses() -> None:
+    from hayhooks.server.exceptions import PipelinePathError
+    from hayhooks.server.utils.pipeline_paths import validate_pipeline_name
+
+    assert validate_pipeline_name("chat_rag") == "chat_rag"
+    for bad in ("../etc", "/abs", "a/b", "", "status"):
+        with pytest.raises(PipelinePathError):
+            validate_pipeline_name(bad)

@@ -99,8 +99,9 @@ def test_stream_with_sync_client(client: OpenAI, model: str) -> None:
     chunks = list(client.chat.completions.create(model=model, messages=QUESTION, stream=True))
     assert all(chunk.object == "chat.completion.chunk" for chunk in chunks)
     assert len({chunk.id for chunk in chunks}) == 1
-    assert chunks[0].choices[0].delta.role == "assistant"
-    assert all(chunk.choices[0].delta.role is None for chunk in chunks[1:])
+    # Every delta carries the role (as Hayhooks 2.1.0 sends it); the last one has empty content.
+    assert all(chunk.choices[0].delta.role == "assistant" for chunk in chunks)
+    assert chunks[-1].choices[0].delta.content == ""
     assert [chunk.choices[0].finish_reason for chunk in chunks][-1] == "stop"
     assert all(chunk.choices[0].finish_reason is None for chunk in chunks[:-1])
     text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks)

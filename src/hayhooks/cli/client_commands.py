@@ -7,7 +7,6 @@ adds the Python traceback.
 
 from __future__ import annotations
 
-import json
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -334,24 +333,16 @@ def run_pipeline(
     """
     with _reported(ctx):
         params = parse_params(param or [])
-        uploads = collect_uploads(file or [], directory or [])
-        client = _client(host, port, api_key)
-        try:
-            with client.run(name, params, uploads) as response:
-                output.show_run_response(response)
-        except ClientError as exc:
-            raise _with_quoting_hint(exc, params) from exc
+        uploads: dict[str, Path] = {}
+        for sent_as, path in collect_uploads(file or [], directory or []):
+            if sent_as in uploads:
+                raise ClientError(f"Two files would be sent as {sent_as!r} ({uploads[sent_as]} and {path}).")
+            uploads[sent_as] = path
+        from hayhooks.cli import pipeline
 
-
-def _with_quoting_hint(exc: ClientError, params: dict[str, Any]) -> ClientError:
-    """A value that parsed as JSON (``42``) where text was expected: tell how to send it as text."""
-    for error in exc.errors:
-        loc = [str(p) for p in error.get("loc", []) if p != "body"]
-        value = params.get(loc[0]) if loc else None
-        if error.get("type") == "string_type" and loc and loc[0] in params and isinstance(value, int | float | None):
-            hint = f" To send {loc[0]} as text, quote it as JSON: --param '{loc[0]}=\"{json.dumps(value)}\"'."
-            return ClientError(str(exc) + hint, status_code=exc.status_code, server_detail=exc.server_detail)
-    return exc
+        pipeline.run_pipeline_with_files(
+            pipeline_name=name, params=params, files=uploads, host=host, port=port, api_key=api_key
+        )
 
 
 def register(app: typer.Typer) -> None:

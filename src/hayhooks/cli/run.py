@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from hayhooks.settings import SettingsError, load_settings
+from hayhooks.settings import SettingsError, get_settings, load_settings
 
 _LATER_PANEL = "Accepted for Hayhooks 2.1.0 command lines (features not built yet)"
 
@@ -15,6 +15,15 @@ def _export(name: str, value: object) -> None:
     """Flags become environment variables so every worker process reads the same settings."""
     if value is not None:
         os.environ[f"HAYHOOKS_{name}"] = str(value)
+
+
+def _export_flag(field: str, value: bool | None) -> None:
+    """A ``--with/--without`` flag: exported for the workers, and set on the process-wide settings object too
+    (as Hayhooks 2.1.0's CLI does), so code in this process reads the same value."""
+    if value is None:
+        return
+    os.environ[f"HAYHOOKS_{field.upper()}"] = "true" if value else "false"
+    setattr(get_settings(), field, value)
 
 
 def _not_built_yet(flags: dict[str, object]) -> None:
@@ -83,6 +92,8 @@ def run(
             "--without-tracing": with_tracing is False,
         }
     )
+    _export_flag("tracing_enabled", with_tracing)
+    _export_flag("monitoring_enabled", with_monitoring)
     _export("HOST", host)
     _export("PORT", port)
     _export("WORKERS", workers)

@@ -1,4 +1,8 @@
-"""Deploy failures, each carrying the HTTP status it maps to."""
+"""Deploy failures, each carrying the HTTP status it maps to.
+
+Hayhooks 2.1.0's names for them (``hayhooks.server.exceptions``) are kept at the end: code that catches
+``PipelineAlreadyExistsError`` or ``PipelineWrapperError`` catches what our deploy raises in the same case.
+"""
 
 
 class DeployError(Exception):
@@ -11,7 +15,11 @@ class InvalidPipelineError(DeployError):
     """The pipeline's files or definition cannot be loaded (bad wrapper, bad YAML, setup() failed)."""
 
 
-class UnsafePathError(DeployError):
+class PipelineFilesError(DeployError):
+    """A pipeline's files cannot be accepted or saved."""
+
+
+class UnsafePathError(PipelineFilesError, ValueError):
     """A pipeline name or file name would land outside the pipeline's folder."""
 
 
@@ -31,3 +39,13 @@ class PipelineConflictError(DeployError):
 
 class RuntimeDeployDisabledError(DeployError):
     status_code = 403
+
+
+# Hayhooks 2.1.0 names. Here one error covers every way a pipeline fails to load (its module, its wrapper
+# class, setup(), its YAML or the YAML's inputs/outputs), so those names all mean InvalidPipelineError.
+PipelineAlreadyExistsError = PipelineExistsError
+PipelinePathError = UnsafePathError
+PipelineWrapperError = InvalidPipelineError
+PipelineModuleLoadError = InvalidPipelineError
+PipelineYamlError = InvalidPipelineError
+InvalidYamlIOError = InvalidPipelineError

@@ -24,6 +24,7 @@ from hayhooks.deploy.errors import (
     InvalidPipelineError,
     PipelineConflictError,
     PipelineExistsError,
+    PipelineFilesError,
     PipelineNotFoundError,
     RuntimeDeployDisabledError,
 )
@@ -115,7 +116,7 @@ class DeployService:
         if pf.PurePosixPath(pf.WRAPPER_FILE) not in checked:
             raise InvalidPipelineError(f"Missing required file: {pf.WRAPPER_FILE}")
         with self.lock(name):
-            self._check_not_taken(name, overwrite, save_files)
+            self._check_not_taken(name, overwrite, save_files, pf.content_version(checked))
             if save_files:
                 pf.check_writable(self.pipelines_dir)
                 folder = self.pipelines_dir / name
@@ -158,7 +159,7 @@ class DeployService:
         self._check_runtime_deploy_allowed()
         pf.validate_pipeline_name(name)
         with self.lock(name):
-            self._check_not_taken(name, overwrite, save_file)
+            self._check_not_taken(name, overwrite, save_file, pf.content_version(source_code))
             if save_file:
                 pf.check_writable(self.pipelines_dir)
             pipeline = load_yaml_source(
@@ -181,7 +182,7 @@ class DeployService:
         with self.lock(name):
             on_disk = pf.exists_on_disk(self.pipelines_dir, name)
             if name not in self.registry and not on_disk:
-                raise PipelineNotFoundError(f"Pipeline '{name}' not found.")
+                raise PipelineNotFoundError(f"Pipeline '{name}' not found")
             if on_disk:
                 if not pf.is_managed(self.pipelines_dir, name):
                     raise PipelineConflictError(
@@ -195,11 +196,25 @@ class DeployService:
                 discard(previous)
             logger.info("Undeployed pipeline '%s'", name)
 
-    def _check_not_taken(self, name: str, overwrite: bool, saving: bool) -> None:
+    def _check_not_taken(self, name: str, overwrite: bool, saving: bool, version: str) -> None:
         if overwrite:
             return
-        if name in self.registry or (saving and pf.exists_on_disk(self.pipelines_dir, name)):
+        on_disk = saving and pf.exists_on_disk(self.pipelines_dir, name)
+        if name in self.registry or (on_disk and not self._saved_as(name, version)):
             raise PipelineExistsError(f"Pipeline '{name}' already exists; pass overwrite=true to replace it.")
+
+    def _saved_as(self, name: str, version: str) -> bool:
+        """Whether a deploy request already saved exactly this version of ``name`` (its files are left on disk
+        when the registry forgets it, e.g. ``registry.clear()``): saving the same content again changes nothing,
+        so it is no conflict. An operator's files always are."""
+        if not pf.is_managed(self.pipelines_dir, name):
+            return False
+        folder = self.pipelines_dir / name
+        path = folder if folder.is_dir() else pf.existing_yaml(self.pipelines_dir, name)
+        try:
+            return path is not None and pf.disk_version(path) == version
+        except OSError:
+            return False
 
     def _save(self, pipeline: DeployedPipeline, write) -> None:  # type: ignore[no-untyped-def]
         """Write a loaded pipeline to the pipelines dir; an operator's pipeline stays operator-owned."""
@@ -212,7 +227,7 @@ class DeployService:
             discard(pipeline)
             if not self.pipelines_dir.is_dir():  # removed since the check: nothing was written
                 raise PipelineConflictError(pf.missing_dir_message(self.pipelines_dir)) from exc
-            raise DeployError(f"Pipeline '{pipeline.name}' loaded but could not be saved: {exc}") from exc
+            raise PipelineFilesError(f"Pipeline '{pipeline.name}' loaded but could not be saved: {exc}") from exc
         pipeline.saved = True
 
     # --- the pipelines dir ---------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """YAML pipelines: Haystack pipeline YAML plus ``inputs`` and ``outputs`` declarations.
 
 ``inputs`` maps a request field to ``component.field`` (or a list of them, which all receive the value);
-``outputs`` maps a result name to ``component.field``. Results are keyed by component, then field, as
-Hayhooks returns them, and every declared output is included even when its component feeds another one.
-Optional top-level keys ``description``, ``streaming_components``, ``request_timeout``,
+``outputs`` maps a result name to ``component.field`` (written as a list, its first entry). Results are keyed by
+component, then field, as Hayhooks returns them, and every declared output is included even when its component
+feeds another one. Optional top-level keys ``description``, ``streaming_components``, ``request_timeout``,
 ``max_concurrent_runs`` and ``max_queued_runs`` configure the deployed pipeline.
 """
 
@@ -20,6 +20,7 @@ from pydantic import ConfigDict, Field, create_model
 
 from hayhooks.deploy.errors import InvalidPipelineError
 from hayhooks.signature import RunSignature, model_name
+from hayhooks.stream_setup import parse_streaming_components
 from hayhooks.wrapper import BasePipelineWrapper
 
 if TYPE_CHECKING:
@@ -47,6 +48,12 @@ def _split_target(pipeline_name: str, key: str, target: Any) -> tuple[str, str]:
     return component, field
 
 
+def _first_if_list(target: Any) -> Any:
+    """An output names one socket; written as a list (as inputs are), its first entry is that socket, as in
+    Hayhooks 2.1.0."""
+    return target[0] if isinstance(target, list) and target else target
+
+
 def parse_yaml(pipeline_name: str, source: str) -> YamlDefinition:
     import yaml  # like Haystack, loaded with the first YAML pipeline
 
@@ -72,7 +79,10 @@ def parse_yaml(pipeline_name: str, source: str) -> YamlDefinition:
         ]
         for name, targets in data["inputs"].items()
     }
-    outputs = {str(name): _split_target(pipeline_name, f"output '{name}'", t) for name, t in data["outputs"].items()}
+    outputs = {
+        str(name): _split_target(pipeline_name, f"output '{name}'", _first_if_list(t))
+        for name, t in data["outputs"].items()
+    }
     options = {key: data[key] for key in SETTINGS_KEYS if key in data}
     pipeline_data = {k: v for k, v in data.items() if k not in _HAYHOOKS_KEYS}
     return YamlDefinition(pipeline_data, inputs, outputs, options)
@@ -195,3 +205,9 @@ class YAMLPipelineWrapper(BasePipelineWrapper):
         )
         param_docs = {name: field.description or "" for name, (_, field) in fields.items()}
         return RunSignature(request_model, response_model, (), description, param_docs)
+
+
+def get_streaming_components_from_yaml(yaml_source_code: str) -> list[str] | str | None:
+    """The YAML's ``streaming_components`` key: ``None`` when absent (the last streaming-capable component
+    streams), ``"all"``, or the component names (Hayhooks 2.1.0's ``yaml_utils`` function)."""
+    return parse_streaming_components(parse_yaml(_UNNAMED, yaml_source_code).options.get("streaming_components"))

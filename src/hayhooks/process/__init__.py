@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hayhooks.settings import Settings
 
-APP_FACTORY = "hayhooks.server.app:create_app_from_env"
+APP_FACTORY = "hayhooks.server.app:create_app"  # called with no arguments: settings come from the environment
 
 
 def serve(settings: Settings, *, reload: bool = False) -> None:

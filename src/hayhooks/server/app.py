@@ -64,7 +64,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
-    """Build the server. Pipelines in ``settings.pipelines_dir`` are deployed when the app starts."""
+    """Build the server. Pipelines in ``settings.pipelines_dir`` are deployed when the app starts.
+
+    With no arguments (as uvicorn's ``--factory`` calls it in each worker), settings come from the environment.
+    """
     settings = settings or get_settings()
     state = build_state(settings, registry)
     app = HayhooksApp(
@@ -97,11 +100,6 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     # app.openapi() and GET /openapi.json, cached per routes/pipeline version
     install_openapi(app, state.registry, state.wait_ready)
     return app
-
-
-def create_app_from_env() -> FastAPI:
-    """Entry point for uvicorn workers (``--factory``): settings come from the environment."""
-    return create_app()
 
 
 # --- Hayhooks 2.1.0 module names: `uvicorn hayhooks.server.app:app`, `from hayhooks.server.app import run_app` ---

@@ -19,7 +19,7 @@ from hayhooks.deploy.service import DeployService
 from hayhooks.logging_config import configure_logging
 from hayhooks.registry import Registry
 from hayhooks.server.state import ServerState
-from hayhooks.settings import Settings
+from hayhooks.settings import Settings, check_cors_settings
 
 logger = logging.getLogger("hayhooks")
 
@@ -43,9 +43,8 @@ def build_state(settings: Settings, registry: Registry | None = None) -> ServerS
 async def start_up(state: ServerState) -> None:
     """What a server does once it serves: warn about a wide-open CORS policy, deploy the pipelines dir off the
     event loop, then mark the state ready (requests wait for it)."""
-    if state.settings.cors_is_wide_open:  # a warning once reachable from other machines, like the API-key one
-        level = logging.INFO if is_loopback(state.settings.host) else logging.WARNING
-        logger.log(level, "CORS allows every origin, method and header; set HAYHOOKS_CORS_ALLOW_ORIGINS in production.")
+    # A warning once reachable from other machines, like the API-key one.
+    check_cors_settings(state.settings, level=logging.INFO if is_loopback(state.settings.host) else logging.WARNING)
     try:
         state.startup_report = await executor.run(state.deployer.deploy_directory)
     except Exception:

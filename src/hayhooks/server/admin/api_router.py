@@ -110,7 +110,7 @@ async def pipeline_draw(
     """Built from the pipeline's own graph, here: no internet needed. Paste the text in any Mermaid viewer."""
     pipeline = await state.lookup(pipeline_name)
     if pipeline is None:
-        raise HTTPException(404, f"Pipeline '{pipeline_name}' not found.")
+        raise HTTPException(404, f"Pipeline '{pipeline_name}' not found")
     try:
         text, media_type = draw.draw(pipeline.wrapper, pipeline_name, image_format)
     except draw.NothingToDrawError as exc:

@@ -121,7 +121,7 @@ def status(state: ServerState) -> StatusResponse:
 async def pipeline_status(state: ServerState, name: str) -> PipelineStatusResponse:
     pipeline = await state.lookup(name)
     if pipeline is None:
-        raise PipelineNotFoundError(f"Pipeline '{name}' not found.")
+        raise PipelineNotFoundError(f"Pipeline '{name}' not found")
     return PipelineStatusResponse(
         pipeline=name,
         version=pipeline.version,

@@ -27,7 +27,7 @@ async def _target(request: Request, name: str, *, acting: bool = False) -> Durab
     state = get_state(request)
     await state.wait_ready()
     if await state.lookup(name) is None:
-        return error(404, f"Pipeline '{name}' not found.")
+        return error(404, f"Pipeline '{name}' not found")
     spec = spec_of(state, name)
     if spec is None:
         return error(404, f"Pipeline '{name}' has no durable execution (run_durable / run_durable_async).")

@@ -36,14 +36,15 @@ def error_frame(message: str, code: str = "pipeline_error") -> str:
 
 
 class ChatStreamEncoder(ItemVisitor):
-    """Turns wrapper items into ``chat.completion.chunk`` frames; the first delta carries the assistant role."""
+    """Turns wrapper items into ``chat.completion.chunk`` frames. Every delta carries the assistant role (as
+    Hayhooks 2.1.0 sends it, and as clients validating each chunk on its own require); the last one has empty
+    content and the finish reason."""
 
     def __init__(self, completion_id: str, model: str, created: int, include_usage: bool = False) -> None:
         super().__init__()
         self._head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
-        self._templates: dict[str, FrameTemplate] = {}  # per delta field, once the role was sent
+        self._templates: dict[str, FrameTemplate] = {}  # per delta field
         self._text_template: FrameTemplate | None = None
-        self._role_pending = True
         self._include_usage = include_usage
         self._ended_with_tools = False
 
@@ -52,23 +53,18 @@ class ChatStreamEncoder(ItemVisitor):
         return {**self._head, "choices": [choice]}
 
     def _delta(self, field: str, value: Any) -> str:
-        if self._role_pending:
-            self._role_pending = False
-            return FrameTemplate(self._chunk_payload({"role": "assistant", field: SLOT})).fill(value)
         return self._template(field).fill(value)
 
     def _template(self, field: str) -> FrameTemplate:
         template = self._templates.get(field)
         if template is None:
-            template = self._templates[field] = FrameTemplate(self._chunk_payload({field: SLOT}))
+            template = self._templates[field] = FrameTemplate(self._chunk_payload({"role": "assistant", field: SLOT}))
         return template
 
     def on_text(self, text: str) -> str:
         self._ended_with_tools = False
         template = self._text_template
         if template is None:
-            if self._role_pending:
-                return self._delta("content", text)
             template = self._text_template = self._template("content")
         return template.fill_text(text)
 
@@ -85,9 +81,7 @@ class ChatStreamEncoder(ItemVisitor):
     def finish(self) -> str:
         """Last chunk with ``finish_reason``, the usage chunk when asked for and known, then ``[DONE]``."""
         reason = self.finish_reason or ("tool_calls" if self._ended_with_tools else "stop")
-        delta = {"role": "assistant"} if self._role_pending else {}
-        self._role_pending = False
-        frames = [data_frame(self._chunk_payload(delta, reason))]
+        frames = [data_frame(self._chunk_payload({"role": "assistant", "content": ""}, reason))]
         if self._include_usage and self.usage is not None:
             frames.append(data_frame({**self._head, "choices": [], "usage": self.usage}))
         frames.append(DONE_FRAME)

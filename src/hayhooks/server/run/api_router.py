@@ -29,7 +29,7 @@ async def run_pipeline(request: Request) -> Response:
     name = request.path_params["name"]
     pipeline = await state.lookup(name)
     if pipeline is None or pipeline.run_signature is None:
-        detail = f"Pipeline '{name}' not found." if pipeline is None else f"Pipeline '{name}' has no run_api."
+        detail = f"Pipeline '{name}' not found" if pipeline is None else f"Pipeline '{name}' has no run_api."
         return JSONResponse({"detail": detail}, status_code=404)
     try:
         kwargs = await read_run_arguments(request, pipeline.run_signature)
@@ -40,7 +40,7 @@ async def run_pipeline(request: Request) -> Response:
     except RunLimitError as exc:
         return exc.response()
     except Exception as exc:
-        logger.exception("Pipeline '%s' failed", name)
+        logger.exception("Pipeline execution error: pipeline '%s' failed: %s", name, exc)
         detail = f"Pipeline '{name}' failed: {error_detail(exc, state.settings.show_tracebacks)}"
         return JSONResponse({"detail": detail}, status_code=500)
     return build_response(result, pipeline, state.settings)
