@@ -27,6 +27,9 @@ from hayhooks.durable.spec import DurableSpec
 
 logger = logging.getLogger("hayhooks.durable")
 
+CLAIM_BATCH = 4  # due records fetched per claim attempt (native async stores)
+CLAIM_ROUNDS = 3
+
 
 class WorkerLoops:
     """Mixed into ``DurableEngine``: everything that runs on this process's worker tasks."""
@@ -57,6 +60,8 @@ class WorkerLoops:
                 await task
         self._tasks.clear()
         self.started = False
+        with contextlib.suppress(Exception):
+            await self.store.aclose()
 
     async def _wait_idle(self) -> None:
         while self._running:
@@ -80,7 +85,7 @@ class WorkerLoops:
     async def _worker_loop(self) -> None:
         while not self._stopping:
             try:
-                claimed = await self._call(self._claim_next)
+                claimed = await self._aclaim_next()
             except Exception as exc:
                 logger.warning("Durable store unavailable while claiming work: %s", exc)
                 claimed = None
@@ -95,6 +100,7 @@ class WorkerLoops:
             await self._run(record, spec)
 
     def _claim_next(self) -> tuple[ExecutionRecord, DurableSpec | None] | None:
+        """Claim on a worker thread, for stores without their own async I/O: reads stop at the first win."""
         names = self._names()
         if not names:
             return None
@@ -103,14 +109,36 @@ class WorkerLoops:
             if execution_id in self._running:
                 continue
             record = self.store.get(execution_id)
-            if record is None:
-                continue
-            claimed = self._try_claim(record, now)
-            if claimed is not None:
-                return claimed
+            plan = None if record is None else self._claim_plan(record, now)
+            if plan is not None and self.store.compare_and_set(record, plan[0]):
+                return self._claimed(record, plan[1], plan[2])
         return None
 
-    def _try_claim(self, record: ExecutionRecord, now: int) -> tuple[ExecutionRecord, DurableSpec | None] | None:
+    async def _aclaim_next(self) -> tuple[ExecutionRecord, DurableSpec | None] | None:
+        """Claim from the event loop: the due records come in one round trip, each attempt is one more."""
+        if not self.store.native_async:
+            return await self._call(self._claim_next)
+        names = self._names()
+        if not names:
+            return None
+        for _ in range(CLAIM_ROUNDS):  # another round only when a worker elsewhere won every record we tried
+            now = now_ms()
+            records = await self.store.acandidates(names, now, CLAIM_BATCH, list(self._running))
+            lost = False
+            for record in records:
+                plan = self._claim_plan(record, now)
+                if plan is None:
+                    continue
+                if await self.store.acompare_and_set(record, plan[0]):
+                    return self._claimed(record, plan[1], plan[2])
+                lost = True
+            if not lost:
+                return None
+        return None
+
+    def _claim_plan(self, record: ExecutionRecord, now: int) -> tuple[int, DurableSpec | None, bool] | None:
+        """Turn ``record`` into what this worker writes when it claims it: ``(version to replace, spec, taken over
+        from an expired lease)``, the spec ``None`` when the claim only records a failure; ``None``: not ours."""
         due = record.status == "queued" and record.available_at <= now
         expired = record.status == "running" and (record.lease_expires_at or 0) < now
         spec = self._resolve(record.pipeline, record.kind)
@@ -118,8 +146,6 @@ class WorkerLoops:
             return None
         config_lease = self.config.lease_duration_ms
         expected = record.version
-        record.version += 1
-        record.updated_at = now
         failure = None
         if record.run_attempts >= self.config.max_run_attempts:
             failure = error_body(
@@ -139,20 +165,27 @@ class WorkerLoops:
                 f"revision '{spec.revision}'; it is not continued on different code",
                 "revision_mismatch",
             )
+        record.version += 1
+        record.updated_at = now
         if failure is not None:
             record.error = failure
             self._terminal(record, ExecutionStatus.FAILED)
-            return (record, None) if self.store.compare_and_set(record, expected) else None
+            return expected, None, expired
         if record.cancellation_requested_at is not None:
             self._terminal(record, ExecutionStatus.CANCELED)
-            return (record, None) if self.store.compare_and_set(record, expected) else None
+            return expected, None, expired
         record.status = ExecutionStatus.RUNNING.value
         record.attempt += 1
         record.run_attempts += 1
         record.lease_owner = f"{self.worker}/{uuid.uuid4().hex[:8]}"
         record.lease_expires_at = now + self.config.lease_duration_ms
-        if not self.store.compare_and_set(record, expected):
-            return None
+        return expected, spec, expired
+
+    def _claimed(
+        self, record: ExecutionRecord, spec: DurableSpec | None, expired: bool
+    ) -> tuple[ExecutionRecord, DurableSpec | None]:
+        if spec is None:  # failed at claim time (budget, revision or cancel): already written
+            return record, None
         if self.on_claim is not None:
             self.on_claim(record, expired)
         if expired:
@@ -170,7 +203,7 @@ class WorkerLoops:
                 record.lease_expires_at = now_ms() + self.config.lease_duration_ms
 
             try:
-                context._record = await self._call(self.write_under_lease, context, renew)
+                context._record = await self.awrite_under_lease(context, renew)
             except LeaseLostError:
                 logger.warning("Execution %s: lease lost; another worker may take it over", context.execution_id)
                 return
@@ -260,7 +293,7 @@ class WorkerLoops:
                     record.error = error_body(type(exc).__name__, str(exc), "payload_too_large")
                 self._terminal(record, ExecutionStatus.FAILED)
 
-        context._record = await self._call(self._mutate, context.execution_id, mutate, context._record)
+        context._record = await self._amutate(context.execution_id, mutate, context._record)
         if outcome == "retry":
             self._wake.set()
 

@@ -15,13 +15,15 @@ For executions to survive a Redis restart, run Redis with persistence (``appendo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Collection
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hayhooks.durable.errors import StoreUnavailableError
-from hayhooks.durable.models import Chunk, ExecutionRecord
+from hayhooks.durable.models import NONTERMINAL_VALUES, Chunk, ExecutionRecord
 from hayhooks.durable.stores.base import ExecutionStore, idempotency_scope
 
 T = TypeVar("T")
@@ -29,7 +31,7 @@ T = TypeVar("T")
 _INSERT = """
 if ARGV[6] ~= '' then
   local existing = redis.call('GET', KEYS[5])
-  if existing then return {0, existing} end
+  if existing then return {0, redis.call('HGET', ARGV[7] .. existing, 'd')} end
 end
 local ord = redis.call('INCR', KEYS[6])
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[4])
@@ -41,9 +43,9 @@ return {1, ARGV[1]}
 """
 
 _CAS = """
-local current = redis.call('HGET', KEYS[1], 'v')
-if not current or tonumber(current) ~= tonumber(ARGV[1]) then return 0 end
-local old = redis.call('HGET', KEYS[1], 's')
+local stored = redis.call('HMGET', KEYS[1], 'v', 's')
+if not stored[1] or tonumber(stored[1]) ~= tonumber(ARGV[1]) then return 0 end
+local old = stored[2]
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3], 's', ARGV[4])
 if old ~= ARGV[4] then
   redis.call('HINCRBY', KEYS[4], old, -1)
@@ -54,6 +56,29 @@ if ARGV[7] == '' then redis.call('ZREM', KEYS[3], ARGV[5]) else redis.call('ZADD
 return 1
 """
 
+# KEYS: the due sets; ARGV: now, how many records, the record key prefix, then the ids to leave out.
+_CANDIDATES = """
+local skip = {}
+for i = 4, #ARGV do skip[ARGV[i]] = true end
+local limit = tonumber(ARGV[2])
+local found = {}
+for _, key in ipairs(KEYS) do
+  local batch = redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, limit + #ARGV - 3)
+  for i = 1, #batch, 2 do
+    if not skip[batch[i]] then found[#found + 1] = {tonumber(batch[i + 1]), batch[i]} end
+  end
+end
+if #KEYS > 1 then
+  table.sort(found, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a[2] < b[2]) end)
+end
+local out = {}
+for i = 1, math.min(limit, #found) do
+  local data = redis.call('HGET', ARGV[3] .. found[i][2], 'd')
+  if data then out[#out + 1] = data end
+end
+return out
+"""
+
 _APPEND = """
 local seq = redis.call('HINCRBY', KEYS[2], 'last', 1)
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '0-' .. seq, 'a', ARGV[2], 'p', ARGV[3])
@@ -61,6 +86,16 @@ local length = redis.call('XLEN', KEYS[1])
 if seq - length > 0 then redis.call('HSET', KEYS[2], 'dropped', seq - length) end
 return seq
 """
+
+# What the coroutines run; plain reads are scripts too, so every call shares one path (and its error handling).
+_ASYNC_SCRIPTS = {
+    "insert": _INSERT,
+    "cas": _CAS,
+    "candidates": _CANDIDATES,
+    "get": "return redis.call('HGET', KEYS[1], 'd')",
+    "counts": "return redis.call('HGETALL', KEYS[1])",
+}
+_NONTERMINAL = frozenset(status.encode() for status in NONTERMINAL_VALUES)
 
 
 def _due_score(record: ExecutionRecord) -> str:
@@ -73,23 +108,33 @@ def _due_score(record: ExecutionRecord) -> str:
 
 class RedisExecutionStore(ExecutionStore):
     name = "redis"
+    native_async = True
 
     def __init__(self, url: str, prefix: str = "hayhooks:durable", max_connections: int = 100) -> None:
         try:
             import redis
+            import redis.asyncio
         except ImportError as exc:  # pragma: no cover - depends on the installed extras
             raise StoreUnavailableError("the redis store needs `pip install 'hayhooks[durable]'`") from exc
         self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
         self._redis_error = redis.exceptions.RedisError
         self.url = url
         self.prefix = prefix
-        pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=5, socket_timeout=5, socket_connect_timeout=2
-        )
-        self.client = redis.Redis(connection_pool=pool)
+        self._pool_options = {
+            "max_connections": max_connections,
+            "timeout": 5,
+            "socket_timeout": 5,
+            "socket_connect_timeout": 2,
+        }
+        self.client = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(url, **self._pool_options))
         self._insert = self.client.register_script(_INSERT)
         self._cas = self.client.register_script(_CAS)
+        self._candidates = self.client.register_script(_CANDIDATES)
         self._append = self.client.register_script(_APPEND)
+        # The coroutines' client belongs to the event loop that first used it (see ``_on_loop``).
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._aclient: Any = None
+        self._ascripts: dict[str, Any] = {}
 
     def describe(self) -> str:
         location = self.url.split("@")[-1]  # never log a password
@@ -98,20 +143,46 @@ class RedisExecutionStore(ExecutionStore):
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
 
+    def _unavailable(self, exc: Exception) -> StoreUnavailableError:
+        if isinstance(exc, self._errors):
+            return StoreUnavailableError(f"Redis at {self.url.split('@')[-1]} is unreachable: {exc}")
+        return StoreUnavailableError(f"Redis failed: {exc}")
+
     def _do(self, fn: Callable[[], T]) -> T:
         try:
             return fn()
-        except self._errors as exc:
-            raise StoreUnavailableError(f"Redis at {self.url.split('@')[-1]} is unreachable: {exc}") from exc
         except self._redis_error as exc:
-            raise StoreUnavailableError(f"Redis failed: {exc}") from exc
+            raise self._unavailable(exc) from exc
+        except self._errors as exc:
+            raise self._unavailable(exc) from exc
+
+    async def _ado(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        """Run one of the Lua scripts from the event loop (no worker thread: the wait is a socket read)."""
+        try:
+            return await self._on_loop()[script](keys=keys, args=args)
+        except self._redis_error as exc:
+            raise self._unavailable(exc) from exc
+        except self._errors as exc:
+            raise self._unavailable(exc) from exc
+
+    def _on_loop(self) -> dict[str, Any]:
+        """The scripts of the asyncio client of the running loop (a new client when the loop changed: tests)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            import redis.asyncio
+
+            pool = redis.asyncio.BlockingConnectionPool.from_url(self.url, **self._pool_options)
+            self._aclient = redis.asyncio.Redis(connection_pool=pool)
+            self._ascripts = {name: self._aclient.register_script(text) for name, text in _ASYNC_SCRIPTS.items()}
+            self._loop = loop
+        return self._ascripts
 
     def _idem_key(self, record: ExecutionRecord) -> str:
         scope = idempotency_scope(record)
         return self._key("idem", hashlib.sha256(scope.encode()).hexdigest()) if scope else self._key("idem", "-")
 
     # --- records -------------------------------------------------------------------------------------------
-    def insert(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool]:
+    def _insert_call(self, record: ExecutionRecord) -> tuple[list[str], list[Any]]:
         keys = [
             self._key("exec", record.execution_id),
             self._key("due", record.pipeline),
@@ -127,20 +198,35 @@ class RedisExecutionStore(ExecutionStore):
             record.status,
             _due_score(record) or "0",
             "1" if record.idempotency_key is not None else "",
+            self._key("exec", ""),
         ]
-        created, execution_id = self._do(lambda: self._insert(keys=keys, args=args))
-        if created:
+        return keys, args
+
+    @staticmethod
+    def _inserted(record: ExecutionRecord, reply: list[Any]) -> tuple[ExecutionRecord, bool]:
+        if reply[0]:
             return record, True
-        existing = self.get(execution_id.decode() if isinstance(execution_id, bytes) else execution_id)
-        if existing is None:  # the earlier execution expired between the two reads: treat as new work
+        if len(reply) < 2 or reply[1] is None:  # the earlier execution expired between the two reads
             raise StoreUnavailableError("idempotent execution expired while it was read; retry the request")
-        return existing, False
+        return ExecutionRecord.from_json(reply[1]), False
+
+    def insert(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool]:
+        keys, args = self._insert_call(record)
+        return self._inserted(record, self._do(lambda: self._insert(keys=keys, args=args)))
+
+    async def ainsert(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool]:
+        keys, args = self._insert_call(record)
+        return self._inserted(record, await self._ado("insert", keys, args))
 
     def get(self, execution_id: str) -> ExecutionRecord | None:
         data = self._do(lambda: self.client.hget(self._key("exec", execution_id), "d"))
         return None if data is None else ExecutionRecord.from_json(data)
 
-    def compare_and_set(self, record: ExecutionRecord, expected_version: int) -> bool:
+    async def aget(self, execution_id: str) -> ExecutionRecord | None:
+        data = await self._ado("get", [self._key("exec", execution_id)], [])
+        return None if data is None else ExecutionRecord.from_json(data)
+
+    def _cas_call(self, record: ExecutionRecord, expected_version: int) -> tuple[list[str], list[Any]]:
         keys = [
             self._key("exec", record.execution_id),
             self._key("due", record.pipeline),
@@ -157,7 +243,15 @@ class RedisExecutionStore(ExecutionStore):
             _due_score(record),
             expires,
         ]
+        return keys, args
+
+    def compare_and_set(self, record: ExecutionRecord, expected_version: int) -> bool:
+        keys, args = self._cas_call(record, expected_version)
         return bool(self._do(lambda: self._cas(keys=keys, args=args)))
+
+    async def acompare_and_set(self, record: ExecutionRecord, expected_version: int) -> bool:
+        keys, args = self._cas_call(record, expected_version)
+        return bool(await self._ado("cas", keys, args))
 
     def claimable(self, pipelines: Collection[str], now: int, limit: int) -> list[str]:
         names = list(pipelines)
@@ -167,6 +261,30 @@ class RedisExecutionStore(ExecutionStore):
         batches = self._do(pipe.execute)
         found = sorted((score, raw.decode()) for batch in batches for raw, score in batch)
         return [execution_id for _, execution_id in found[:limit]]
+
+    def _candidates_call(
+        self, pipelines: Collection[str], now: int, limit: int, skip: Collection[str]
+    ) -> tuple[list[str], list[Any]]:
+        return [self._key("due", name) for name in pipelines], [now, limit, self._key("exec", ""), *skip]
+
+    def candidates(
+        self, pipelines: Collection[str], now: int, limit: int, skip: Collection[str]
+    ) -> list[ExecutionRecord]:
+        keys, args = self._candidates_call(pipelines, now, limit, skip)
+        found = self._do(lambda: self._candidates(keys=keys, args=args)) if keys else []
+        return [ExecutionRecord.from_json(data) for data in found]
+
+    async def acandidates(
+        self, pipelines: Collection[str], now: int, limit: int, skip: Collection[str]
+    ) -> list[ExecutionRecord]:
+        keys, args = self._candidates_call(pipelines, now, limit, skip)
+        found = await self._ado("candidates", keys, args) if keys else []
+        return [ExecutionRecord.from_json(data) for data in found]
+
+    async def acount_nonterminal(self) -> int:
+        counts = await self._ado("counts", [self._key("counts")], [])
+        pairs = zip(counts[::2], counts[1::2], strict=True)
+        return sum(max(0, int(count)) for status, count in pairs if status in _NONTERMINAL)
 
     def list(
         self, pipeline: str, owner_id: str | None, limit: int, cursor: str | None
@@ -237,3 +355,9 @@ class RedisExecutionStore(ExecutionStore):
 
     def close(self) -> None:
         self.client.close()
+
+    async def aclose(self) -> None:
+        client, self._aclient, self._loop = self._aclient, None, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.aclose(close_connection_pool=True)
