@@ -27,7 +27,6 @@ from hayhooks.durable.spec import DurableSpec
 
 logger = logging.getLogger("hayhooks.durable")
 
-CLAIM_BATCH = 4  # due records fetched per claim attempt (native async stores)
 CLAIM_ROUNDS = 3
 
 
@@ -123,7 +122,8 @@ class WorkerLoops:
             return None
         for _ in range(CLAIM_ROUNDS):  # another round only when a worker elsewhere won every record we tried
             now = now_ms()
-            records = await self.store.acandidates(names, now, CLAIM_BATCH, list(self._running))
+            batch = min(16, self.config.worker_concurrency + 1)  # enough for every loop of this process to find one
+            records = await self.store.acandidates(names, now, batch, list(self._running))
             lost = False
             for record in records:
                 plan = self._claim_plan(record, now)

@@ -13,7 +13,7 @@ one thread instead of going back and forth.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from hayhooks.durable._threads import run_sync
@@ -83,7 +83,7 @@ class ExecutionStore(ABC):
 
     def candidates(
         self, pipelines: Collection[str], now: int, limit: int, skip: Collection[str]
-    ) -> list[ExecutionRecord]:
+    ) -> Iterable[ExecutionRecord]:
         """Records of up to ``limit`` claimable executions (see ``claimable``), oldest due first, leaving out the
         ids in ``skip`` (running here already). A store may answer this in one round trip."""
         found: list[ExecutionRecord] = []
@@ -110,7 +110,7 @@ class ExecutionStore(ABC):
 
     async def acandidates(
         self, pipelines: Collection[str], now: int, limit: int, skip: Collection[str]
-    ) -> list[ExecutionRecord]:
+    ) -> Iterable[ExecutionRecord]:
         return await self._offload(self.candidates, pipelines, now, limit, skip)
 
     async def acount_nonterminal(self) -> int:

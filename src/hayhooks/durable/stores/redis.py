@@ -16,15 +16,15 @@ For executions to survive a Redis restart, run Redis with persistence (``appendo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Any, TypeVar
 
 from hayhooks.durable.errors import StoreUnavailableError
 from hayhooks.durable.models import NONTERMINAL_VALUES, Chunk, ExecutionRecord
 from hayhooks.durable.stores.base import ExecutionStore, idempotency_scope
+from hayhooks.durable.stores.resp import RespClient, RespError
 
 T = TypeVar("T")
 
@@ -89,11 +89,14 @@ return seq
 
 # What the coroutines run; plain reads are scripts too, so every call shares one path (and its error handling).
 _ASYNC_SCRIPTS = {
-    "insert": _INSERT,
-    "cas": _CAS,
-    "candidates": _CANDIDATES,
-    "get": "return redis.call('HGET', KEYS[1], 'd')",
-    "counts": "return redis.call('HGETALL', KEYS[1])",
+    name: (source, hashlib.sha1(source.encode()).hexdigest())
+    for name, source in {
+        "insert": _INSERT,
+        "cas": _CAS,
+        "candidates": _CANDIDATES,
+        "get": "return redis.call('HGET', KEYS[1], 'd')",
+        "counts": "return redis.call('HGETALL', KEYS[1])",
+    }.items()
 }
 _NONTERMINAL = frozenset(status.encode() for status in NONTERMINAL_VALUES)
 
@@ -113,7 +116,6 @@ class RedisExecutionStore(ExecutionStore):
     def __init__(self, url: str, prefix: str = "hayhooks:durable", max_connections: int = 100) -> None:
         try:
             import redis
-            import redis.asyncio
         except ImportError as exc:  # pragma: no cover - depends on the installed extras
             raise StoreUnavailableError("the redis store needs `pip install 'hayhooks[durable]'`") from exc
         self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
@@ -131,10 +133,7 @@ class RedisExecutionStore(ExecutionStore):
         self._cas = self.client.register_script(_CAS)
         self._candidates = self.client.register_script(_CANDIDATES)
         self._append = self.client.register_script(_APPEND)
-        # The coroutines' client belongs to the event loop that first used it (see ``_on_loop``).
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._aclient: Any = None
-        self._ascripts: dict[str, Any] = {}
+        self._aclient: RespClient | None = None  # the coroutines' client, bound to one event loop
 
     def describe(self) -> str:
         location = self.url.split("@")[-1]  # never log a password
@@ -158,24 +157,24 @@ class RedisExecutionStore(ExecutionStore):
 
     async def _ado(self, script: str, keys: list[str], args: list[Any]) -> Any:
         """Run one of the Lua scripts from the event loop (no worker thread: the wait is a socket read)."""
+        client = self._on_loop()
+        source, sha = _ASYNC_SCRIPTS[script]
         try:
-            return await self._on_loop()[script](keys=keys, args=args)
-        except self._redis_error as exc:
-            raise self._unavailable(exc) from exc
-        except self._errors as exc:
+            try:
+                return await client.call("EVALSHA", sha, len(keys), *keys, *args)
+            except RespError as exc:
+                if not str(exc).startswith("NOSCRIPT"):
+                    raise
+                return await client.call("EVAL", source, len(keys), *keys, *args)  # loads it (a restarted Redis)
+        except (RespError, OSError) as exc:
             raise self._unavailable(exc) from exc
 
-    def _on_loop(self) -> dict[str, Any]:
-        """The scripts of the asyncio client of the running loop (a new client when the loop changed: tests)."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            import redis.asyncio
-
-            pool = redis.asyncio.BlockingConnectionPool.from_url(self.url, **self._pool_options)
-            self._aclient = redis.asyncio.Redis(connection_pool=pool)
-            self._ascripts = {name: self._aclient.register_script(text) for name, text in _ASYNC_SCRIPTS.items()}
-            self._loop = loop
-        return self._ascripts
+    def _on_loop(self) -> RespClient:
+        """The client of the running event loop (a new one when the loop changed: tests run several)."""
+        client = self._aclient
+        if client is None or client.loop is not asyncio.get_running_loop():
+            client = self._aclient = RespClient(self.url, connect_timeout=2, reply_timeout=5)
+        return client
 
     def _idem_key(self, record: ExecutionRecord) -> str:
         scope = idempotency_scope(record)
@@ -269,17 +268,17 @@ class RedisExecutionStore(ExecutionStore):
 
     def candidates(
         self, pipelines: Collection[str], now: int, limit: int, skip: Collection[str]
-    ) -> list[ExecutionRecord]:
+    ) -> Iterable[ExecutionRecord]:
         keys, args = self._candidates_call(pipelines, now, limit, skip)
         found = self._do(lambda: self._candidates(keys=keys, args=args)) if keys else []
-        return [ExecutionRecord.from_json(data) for data in found]
+        return (ExecutionRecord.from_json(data) for data in found)
 
     async def acandidates(
         self, pipelines: Collection[str], now: int, limit: int, skip: Collection[str]
-    ) -> list[ExecutionRecord]:
+    ) -> Iterable[ExecutionRecord]:
         keys, args = self._candidates_call(pipelines, now, limit, skip)
         found = await self._ado("candidates", keys, args) if keys else []
-        return [ExecutionRecord.from_json(data) for data in found]
+        return (ExecutionRecord.from_json(data) for data in found)  # decoded as the claim loop gets to them
 
     async def acount_nonterminal(self) -> int:
         counts = await self._ado("counts", [self._key("counts")], [])
@@ -357,7 +356,6 @@ class RedisExecutionStore(ExecutionStore):
         self.client.close()
 
     async def aclose(self) -> None:
-        client, self._aclient, self._loop = self._aclient, None, None
+        client, self._aclient = self._aclient, None
         if client is not None:
-            with contextlib.suppress(Exception):
-                await client.aclose(close_connection_pool=True)
+            client.close()
