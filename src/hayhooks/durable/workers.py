@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from hayhooks.durable._threads import run_sync
@@ -82,21 +83,23 @@ class WorkerLoops:
             await asyncio.sleep(self.config.maintenance_interval_seconds)
 
     async def _worker_loop(self) -> None:
+        upcoming: Iterable[ExecutionRecord] | None = None  # due records read along with the last outcome
         while not self._stopping:
+            self._wake.clear()  # before reading: a submit from here on ends the wait below at once
             try:
-                claimed = await self._aclaim_next()
+                claimed = await self._aclaim_next(upcoming)
             except Exception as exc:
                 logger.warning("Durable store unavailable while claiming work: %s", exc)
                 claimed = None
+            upcoming = None
             if claimed is None:
-                self._wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.config.poll_interval_seconds)
                 continue
             record, spec = claimed
             if spec is None:  # failed at claim time (budget or revision): already written
                 continue
-            await self._run(record, spec)
+            upcoming = await self._run(record, spec)
 
     def _claim_next(self) -> tuple[ExecutionRecord, DurableSpec | None] | None:
         """Claim on a worker thread, for stores without their own async I/O: reads stop at the first win."""
@@ -113,17 +116,21 @@ class WorkerLoops:
                 return self._claimed(record, plan[1], plan[2])
         return None
 
-    async def _aclaim_next(self) -> tuple[ExecutionRecord, DurableSpec | None] | None:
-        """Claim from the event loop: the due records come in one round trip, each attempt is one more."""
+    async def _aclaim_next(
+        self, upcoming: Iterable[ExecutionRecord] | None = None
+    ) -> tuple[ExecutionRecord, DurableSpec | None] | None:
+        """Claim from the event loop: the due records come in one round trip (or were read along with the last
+        outcome: ``upcoming``), each attempt is one more."""
         if not self.store.native_async:
             return await self._call(self._claim_next)
         names = self._names()
         if not names:
             return None
-        for _ in range(CLAIM_ROUNDS):  # another round only when a worker elsewhere won every record we tried
+        for _ in range(CLAIM_ROUNDS):
+            fresh = upcoming is None
+            records = await self._candidates(names) if upcoming is None else upcoming
+            upcoming = None
             now = now_ms()
-            batch = min(16, self.config.worker_concurrency + 1)  # enough for every loop of this process to find one
-            records = await self.store.acandidates(names, now, batch, list(self._running))
             lost = False
             for record in records:
                 plan = self._claim_plan(record, now)
@@ -132,9 +139,13 @@ class WorkerLoops:
                 if await self.store.acompare_and_set(record, plan[0]):
                     return self._claimed(record, plan[1], plan[2])
                 lost = True
-            if not lost:
+            if fresh and not lost:  # read now and nothing to take (a read made earlier may be out of date)
                 return None
         return None
+
+    async def _candidates(self, names: Collection[str] | None = None) -> Iterable[ExecutionRecord]:
+        batch = min(16, self.config.worker_concurrency + 1)  # enough for every loop of this process to find one
+        return await self.store.acandidates(names or self._names(), now_ms(), batch, list(self._running))
 
     def _claim_plan(self, record: ExecutionRecord, now: int) -> tuple[int, DurableSpec | None, bool] | None:
         """Turn ``record`` into what this worker writes when it claims it: ``(version to replace, spec, taken over
@@ -210,14 +221,15 @@ class WorkerLoops:
             except Exception as exc:  # store briefly unreachable: try again on the next beat
                 logger.warning("Execution %s: lease renewal failed: %s", context.execution_id, exc)
 
-    async def _run(self, record: ExecutionRecord, spec: DurableSpec) -> None:
+    async def _run(self, record: ExecutionRecord, spec: DurableSpec) -> Iterable[ExecutionRecord] | None:
+        """Run one claimed execution to its outcome; returns the due records read along with the outcome."""
         context = DurableContext(self, record, spec, record.lease_owner or "")
         self._running[record.execution_id] = context
         heartbeat = asyncio.create_task(self._heartbeat(context))
         token = enter_context(context)
         try:
             outcome = await self._invoke(context, spec)
-            await self._settle(context, *outcome)
+            return await self._settle(context, *outcome)
         except asyncio.CancelledError:
             await self._on_shutdown(context)
             raise
@@ -250,9 +262,9 @@ class WorkerLoops:
             logger.exception("Execution %s failed", context.execution_id)
             return "failed", exc
 
-    async def _settle(self, context: DurableContext, outcome: str, value: Any) -> None:
+    async def _settle(self, context: DurableContext, outcome: str, value: Any) -> Iterable[ExecutionRecord] | None:
         if outcome == "suspended":
-            return
+            return None
         config = self.config
 
         def mutate(record: ExecutionRecord) -> None:
@@ -293,9 +305,18 @@ class WorkerLoops:
                     record.error = error_body(type(exc).__name__, str(exc), "payload_too_large")
                 self._terminal(record, ExecutionStatus.FAILED)
 
-        context._record = await self._amutate(context.execution_id, mutate, context._record)
-        if outcome == "retry":
-            self._wake.set()
+        settle = self._amutate(context.execution_id, mutate, context._record)
+        if not self.store.native_async or outcome == "retry":
+            context._record = await settle
+            if outcome == "retry":
+                self._wake.set()
+            return None
+        # The next claim's read goes out with this write (same connection, same send, executed after it).
+        written, upcoming = await asyncio.gather(settle, self._candidates(), return_exceptions=True)
+        if isinstance(written, BaseException):
+            raise written
+        context._record = written
+        return None if isinstance(upcoming, BaseException) else upcoming
 
     async def _on_shutdown(self, context: DurableContext) -> None:
         if not self.config.release_running_on_shutdown:
