@@ -84,7 +84,7 @@ class _Protocol(asyncio.Protocol):
     def __init__(self, client: RespClient) -> None:
         self.client = client
         self.buf = bytearray()
-        self.pending: deque[asyncio.Future[Any]] = deque()
+        self.pending: deque[tuple[asyncio.Future[Any], float]] = deque()  # (reply, when it is overdue)
         self.out: list[bytes] = []
         self.watchdog: asyncio.TimerHandle | None = None
         self.transport: asyncio.Transport | None = None
@@ -98,7 +98,7 @@ class _Protocol(asyncio.Protocol):
         try:
             while self.pending:
                 value, pos = _parse(self.buf, pos)
-                future = self.pending.popleft()
+                future = self.pending.popleft()[0]
                 if not future.done():
                     future.set_exception(value) if isinstance(value, RespError) else future.set_result(value)
         except _Incomplete:
@@ -114,12 +114,12 @@ class _Protocol(asyncio.Protocol):
     def send(self, packed: bytes) -> asyncio.Future[Any]:
         loop = self.client.loop
         future = loop.create_future()
-        self.pending.append(future)
+        self.pending.append((future, loop.time() + self.client.reply_timeout))
         if not self.out:
             loop.call_soon(self.flush)
         self.out.append(packed)
         if self.watchdog is None:
-            self.watchdog = loop.call_later(self.client.reply_timeout, self.check, future)
+            self.watchdog = loop.call_later(self.client.reply_timeout, self.check)
         return future
 
     def flush(self) -> None:
@@ -127,13 +127,16 @@ class _Protocol(asyncio.Protocol):
         if out and self.transport is not None and not self.transport.is_closing():
             self.transport.write(b"".join(out))
 
-    def check(self, oldest: asyncio.Future[Any]) -> None:
-        """Runs ``reply_timeout`` after a command: if that command is still unanswered, Redis is stuck."""
+    def check(self) -> None:
+        """The watchdog: one timer per connection, due when the oldest unanswered command is."""
         self.watchdog = None
-        if not oldest.done():
+        if not self.pending:
+            return
+        left = self.pending[0][1] - self.client.loop.time()
+        if left <= 0:
             self.fail(ConnectionError(f"Redis did not answer within {self.client.reply_timeout:g}s"))
-        elif self.pending:
-            self.watchdog = self.client.loop.call_later(self.client.reply_timeout, self.check, self.pending[-1])
+        else:
+            self.watchdog = self.client.loop.call_later(left, self.check)
 
     def fail(self, exc: Exception) -> None:
         self.client._forget(self)
@@ -144,7 +147,7 @@ class _Protocol(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
         while self.pending:
-            future = self.pending.popleft()
+            future = self.pending.popleft()[0]
             if not future.done():
                 future.set_exception(exc)
 
