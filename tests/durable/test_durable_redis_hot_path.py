@@ -29,10 +29,13 @@ def test_password_and_database_number_from_the_url(app_client, tmp_path: Path):
     redis = RedisServer(tmp_path / "redis", extra=["--requirepass", "s3cret"]).start()
     try:
         url = f"redis://:s3cret@127.0.0.1:{redis.port}/3"
+        admin = redis_py.Redis(port=redis.port, password="s3cret", db=3)
         with app_client(_pipelines(tmp_path), durable_store="redis", durable_redis_url=url, **FAST) as client:
             location = client.post("/job/run-durable", json={"n": 4}).headers["location"]
             assert wait_status(client, location, {"completed"})["result"]["value"] == 9
-        admin = redis_py.Redis(port=redis.port, password="s3cret", db=3)
+            admin.script_flush()  # as after a Redis restart: the store's scripts are loaded again on use
+            location = client.post("/job/run-durable", json={"n": 5}).headers["location"]
+            assert wait_status(client, location, {"completed"})["result"]["value"] == 11
         assert admin.keys("hayhooks:durable:exec:*")  # the executions are in database 3...
         assert not redis_py.Redis(port=redis.port, password="s3cret", db=0).keys("*")  # ...and nowhere else
         wrong = f"redis://:nope@127.0.0.1:{redis.port}/3"

@@ -87,15 +87,13 @@ if seq - length > 0 then redis.call('HSET', KEYS[2], 'dropped', seq - length) en
 return seq
 """
 
-# What the coroutines run; plain reads are scripts too, so every call shares one path (and its error handling).
+# What the coroutines run, by name: (source, SHA1 for EVALSHA).
 _ASYNC_SCRIPTS = {
     name: (source, hashlib.sha1(source.encode()).hexdigest())
     for name, source in {
         "insert": _INSERT,
         "cas": _CAS,
         "candidates": _CANDIDATES,
-        "get": "return redis.call('HGET', KEYS[1], 'd')",
-        "counts": "return redis.call('HGETALL', KEYS[1])",
     }.items()
 }
 _NONTERMINAL = frozenset(status.encode() for status in NONTERMINAL_VALUES)
@@ -157,15 +155,17 @@ class RedisExecutionStore(ExecutionStore):
 
     async def _ado(self, script: str, keys: list[str], args: list[Any]) -> Any:
         """Run one of the Lua scripts from the event loop (no worker thread: the wait is a socket read)."""
-        client = self._on_loop()
         source, sha = _ASYNC_SCRIPTS[script]
         try:
-            try:
-                return await client.call("EVALSHA", sha, len(keys), *keys, *args)
-            except RespError as exc:
-                if not str(exc).startswith("NOSCRIPT"):
-                    raise
-                return await client.call("EVAL", source, len(keys), *keys, *args)  # loads it (a restarted Redis)
+            return await self._acall("EVALSHA", sha, len(keys), *keys, *args)
+        except StoreUnavailableError as exc:
+            if not str(exc.__cause__).startswith("NOSCRIPT"):
+                raise
+            return await self._acall("EVAL", source, len(keys), *keys, *args)  # loads it (a restarted Redis)
+
+    async def _acall(self, *command: Any) -> Any:
+        try:
+            return await self._on_loop().call(*command)
         except (RespError, OSError) as exc:
             raise self._unavailable(exc) from exc
 
@@ -222,7 +222,7 @@ class RedisExecutionStore(ExecutionStore):
         return None if data is None else ExecutionRecord.from_json(data)
 
     async def aget(self, execution_id: str) -> ExecutionRecord | None:
-        data = await self._ado("get", [self._key("exec", execution_id)], [])
+        data = await self._acall("HGET", self._key("exec", execution_id), "d")
         return None if data is None else ExecutionRecord.from_json(data)
 
     def _cas_call(self, record: ExecutionRecord, expected_version: int) -> tuple[list[str], list[Any]]:
@@ -281,7 +281,7 @@ class RedisExecutionStore(ExecutionStore):
         return (ExecutionRecord.from_json(data) for data in found)  # decoded as the claim loop gets to them
 
     async def acount_nonterminal(self) -> int:
-        counts = await self._ado("counts", [self._key("counts")], [])
+        counts = await self._acall("HGETALL", self._key("counts"))
         pairs = zip(counts[::2], counts[1::2], strict=True)
         return sum(max(0, int(count)) for status, count in pairs if status in _NONTERMINAL)
 
