@@ -17,9 +17,10 @@ REDIS_SERVER = shutil.which("redis-server") or (str(_SYSTEM_REDIS) if _SYSTEM_RE
 
 
 class RedisServer:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, extra: list[str] | None = None) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
+        self.extra = extra or []
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -32,7 +33,7 @@ class RedisServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
             REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
-            "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "no",
+            "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "no", *self.extra,
         ]  # fmt: skip
         log = open(self.data_dir / "redis.log", "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

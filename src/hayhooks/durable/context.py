@@ -118,6 +118,9 @@ class DurableContext:
         self, adapter_checkpoint: JsonValue = None, *, _progress: tuple[str, str] | None = None
     ) -> None:
         """Persist ``state`` (and an optional JSON checkpoint): a later attempt starts from here."""
+        self._update(self._checkpoint_change(adapter_checkpoint, _progress))
+
+    def _checkpoint_change(self, adapter_checkpoint: JsonValue, progress: tuple[str, str] | None) -> Any:
         state = self._snapshot_state()
         if adapter_checkpoint is not None:
             self._engine.check_size("checkpoint", adapter_checkpoint)
@@ -126,10 +129,10 @@ class DurableContext:
             record.state = state
             if adapter_checkpoint is not None:
                 record.checkpoint = adapter_checkpoint
-            if _progress is not None:
-                self._engine.add_progress(record, _progress[0], _progress[1], None)
+            if progress is not None:
+                self._engine.add_progress(record, progress[0], progress[1], None)
 
-        self._update(mutate)
+        return mutate
 
     def report_progress_sync(
         self, message: str, *, kind: str = "progress", metadata: Mapping[str, object] | None = None
@@ -141,6 +144,9 @@ class DurableContext:
         """Raise ``DurableExecutionCancelledError`` if a cancel was requested; call it between steps."""
         if not self.cancel_requested:
             self.cancel_requested = self._engine.cancel_was_requested(self.execution_id)
+        self._raise_if_cancelled()
+
+    def _raise_if_cancelled(self) -> None:
         if self.cancel_requested:
             raise DurableExecutionCancelledError(f"Execution {self.execution_id} was canceled")
 
@@ -157,6 +163,12 @@ class DurableContext:
         adapter_checkpoint: JsonValue = None,
     ) -> None:
         """Wait for a human: status ``waiting`` with ``wait`` shown to clients, until ``POST .../resume``."""
+        self._update(self._suspend_change(wait, update, adapter_checkpoint))
+        raise SuspendSignal()
+
+    def _suspend_change(
+        self, wait: Mapping[str, object], update: Mapping[str, object] | None, adapter_checkpoint: JsonValue
+    ) -> Any:
         if update:
             self._state.update(update)
         state = self._snapshot_state()
@@ -169,8 +181,7 @@ class DurableContext:
                 record.checkpoint = adapter_checkpoint
             self._engine.settle_suspend(record, waiting)
 
-        self._update(mutate)
-        raise SuspendSignal()
+        return mutate
 
     def stream_chunk_sync(self, payload: object) -> None:
         """Append a chunk to the execution's stream (``GET .../stream``), outside the lifecycle writes."""
@@ -195,21 +206,38 @@ class DurableContext:
         return run_agent(self._target, messages, kwargs)
 
     # --- async variants ------------------------------------------------------------------------------------
+    # With a store that does its own async I/O (Redis), the writes are awaited on the event loop; otherwise the
+    # synchronous method runs as one piece (inline for the memory store, else on a worker thread).
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         if not self._engine.store.blocking:
             return fn(*args, **kwargs)
         return await run_sync(fn, *args, **kwargs)
 
+    async def _aupdate(self, mutate: Any) -> None:
+        self._record = await self._engine.awrite_under_lease(self, mutate)
+
     async def checkpoint(self, adapter_checkpoint: JsonValue = None) -> None:
+        if self._engine.store.native_async:
+            await self._aupdate(self._checkpoint_change(adapter_checkpoint, None))
+            return
         await self._call(self.checkpoint_sync, adapter_checkpoint)
 
     async def report_progress(
         self, message: str, *, kind: str = "progress", metadata: Mapping[str, object] | None = None
     ) -> None:
+        if self._engine.store.native_async:
+            await self._aupdate(lambda record: self._engine.add_progress(record, message, kind, metadata))
+            return
         await self._call(self.report_progress_sync, message, kind=kind, metadata=metadata)
 
     async def check_cancelled(self) -> None:
-        await self._call(self.check_cancelled_sync)
+        if not self._engine.store.native_async:
+            await self._call(self.check_cancelled_sync)
+            return
+        if not self.cancel_requested:
+            record = await self._engine.store.aget(self.execution_id)
+            self.cancel_requested = record is not None and record.cancellation_requested_at is not None
+        self._raise_if_cancelled()
 
     async def retry(self, message: str, *, delay: float | None = None) -> None:
         self.retry_sync(message, delay=delay)
@@ -221,7 +249,11 @@ class DurableContext:
         update: Mapping[str, object] | None = None,
         adapter_checkpoint: JsonValue = None,
     ) -> None:
-        await self._call(self.suspend_sync, wait, update=update, adapter_checkpoint=adapter_checkpoint)
+        if not self._engine.store.native_async:
+            await self._call(self.suspend_sync, wait, update=update, adapter_checkpoint=adapter_checkpoint)
+            return
+        await self._aupdate(self._suspend_change(wait, update, adapter_checkpoint))
+        raise SuspendSignal()
 
     async def stream_chunk(self, payload: object) -> None:
         await self._call(self.stream_chunk_sync, payload)

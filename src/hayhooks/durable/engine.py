@@ -141,13 +141,22 @@ class DurableEngine(WorkerLoops):
         ``cached``, the version this process wrote last, saves the read when nobody wrote since."""
         for attempt in range(CAS_ATTEMPTS):
             record = cached.copy() if attempt == 0 and cached is not None else self.store.get(execution_id)
-            if record is None:
-                raise KeyError(execution_id)
-            expected = record.version
-            mutate(record)
-            record.version = expected + 1
-            record.updated_at = now_ms()
+            expected = _next_version(execution_id, record, mutate)
             if self.store.compare_and_set(record, expected):
+                return record
+        raise StoreUnavailableError(f"execution {execution_id} is changing too fast to update")
+
+    async def _amutate(
+        self, execution_id: str, mutate: Callable[[ExecutionRecord], None], cached: ExecutionRecord | None = None
+    ) -> ExecutionRecord:
+        """``_mutate`` from the event loop: each store call awaited there when the store does its own async I/O,
+        else the whole read-modify-write handed to one worker thread."""
+        if not self.store.native_async:
+            return await self._call(self._mutate, execution_id, mutate, cached)
+        for attempt in range(CAS_ATTEMPTS):
+            record = cached.copy() if attempt == 0 and cached is not None else await self.store.aget(execution_id)
+            expected = _next_version(execution_id, record, mutate)
+            if await self.store.acompare_and_set(record, expected):
                 return record
         raise StoreUnavailableError(f"execution {execution_id} is changing too fast to update")
 
@@ -179,7 +188,7 @@ class DurableEngine(WorkerLoops):
             created_at=now,
             updated_at=now,
         )
-        stored, created = await self._call(self.store.insert, record)
+        stored, created = await self.store.ainsert(record)
         self._count_cache = (self._count_cache[0], self._count_cache[1] + int(created))
         if not created and stored.request_fingerprint != digest:
             raise IdempotencyConflictError("idempotency key is bound to different work")
@@ -191,12 +200,12 @@ class DurableEngine(WorkerLoops):
         """Unfinished executions in the store, read at most every ``COUNT_CACHE_SECONDS`` (plus local submits)."""
         read_at, count = self._count_cache
         if time.monotonic() - read_at > COUNT_CACHE_SECONDS:
-            count = await self._call(self.store.count_nonterminal)
+            count = await self.store.acount_nonterminal()
             self._count_cache = (time.monotonic(), count)
         return count
 
     async def get(self, execution_id: str) -> ExecutionRecord | None:
-        return await self._call(self.store.get, execution_id)
+        return await self.store.aget(execution_id)
 
     async def list(
         self, pipeline: str, owner_id: str | None, limit: int, cursor: str | None
@@ -220,7 +229,7 @@ class DurableEngine(WorkerLoops):
             if record.status in ("queued", "waiting"):
                 self._terminal(record, ExecutionStatus.CANCELED)
 
-        record = await self._call(self._mutate, execution_id, mutate)
+        record = await self._amutate(execution_id, mutate)
         local = self._running.get(execution_id)
         if local is not None:
             local.cancel_requested = True
@@ -239,7 +248,7 @@ class DurableEngine(WorkerLoops):
             record.run_attempts = 0
             record.available_at = now_ms()
 
-        record = await self._call(self._mutate, execution_id, mutate)
+        record = await self._amutate(execution_id, mutate)
         self._wake.set()
         return record
 
@@ -256,11 +265,21 @@ class DurableEngine(WorkerLoops):
 
     # --- writes under a lease (called by DurableContext, possibly from a worker thread) -------------------
     def write_under_lease(self, context: DurableContext, mutate: Callable[[ExecutionRecord], None]) -> ExecutionRecord:
+        return self._mutate(context.execution_id, self._leased(context, mutate), context._record)
+
+    async def awrite_under_lease(
+        self, context: DurableContext, mutate: Callable[[ExecutionRecord], None]
+    ) -> ExecutionRecord:
+        return await self._amutate(context.execution_id, self._leased(context, mutate), context._record)
+
+    def _leased(
+        self, context: DurableContext, mutate: Callable[[ExecutionRecord], None]
+    ) -> Callable[[ExecutionRecord], None]:
         def guarded(record: ExecutionRecord) -> None:
             self._assert_lease(context, record)
             mutate(record)
 
-        return self._mutate(context.execution_id, guarded, context._record)
+        return guarded
 
     def _assert_lease(self, context: DurableContext, record: ExecutionRecord) -> None:
         owned = record.status == ExecutionStatus.RUNNING.value and record.lease_owner == context._lease_token
@@ -303,6 +322,17 @@ class DurableEngine(WorkerLoops):
             raise LeaseLostError(f"lost the lease of execution {context.execution_id}")
         text = encode(payload)
         self.store.append_chunk(context.execution_id, context.attempt, text, self.config.max_stream_chunks)
+
+
+def _next_version(execution_id: str, record: ExecutionRecord | None, mutate: Callable[[ExecutionRecord], None]) -> int:
+    """Apply ``mutate`` and the next version to ``record``; return the version it must replace."""
+    if record is None:
+        raise KeyError(execution_id)
+    expected = record.version
+    mutate(record)
+    record.version = expected + 1
+    record.updated_at = now_ms()
+    return expected
 
 
 def _iso_now() -> str:

@@ -55,3 +55,22 @@ def sync_client(source: Any, max_connections: int) -> tuple[Any, str]:
         **copied,
     )
     return redis.Redis(connection_pool=new_pool), where
+
+
+def async_client(sync: Any, max_connections: int) -> Any:
+    """A ``redis.asyncio`` client for the server ``sync`` talks to (same address, credentials and TLS), for the
+    store's coroutines on the running event loop."""
+    import redis.asyncio as aredis
+
+    pool = sync.connection_pool
+    kwargs = dict(pool.connection_kwargs)
+    connection_class = getattr(aredis, pool.connection_class.__name__, aredis.Connection)
+    copied = {key: kwargs[key] for key in _COPIED if key in kwargs}
+    new_pool = aredis.ConnectionPool(
+        connection_class=connection_class,
+        max_connections=max_connections,
+        socket_timeout=5,  # a Redis that stops answering fails the call (503) instead of hanging it
+        socket_connect_timeout=2,
+        **copied,
+    )
+    return aredis.Redis(connection_pool=new_pool)

@@ -3,13 +3,20 @@
 Stores are synchronous; the engine calls blocking ones through ``hayhooks.durable._threads.run_sync``. Every
 lifecycle decision is a compare-and-set on ``ExecutionRecord.version``, so workers in several processes or
 machines never both win the same transition.
+
+A store whose I/O can wait on the event loop itself (``native_async``, the Redis store) also overrides the
+``a*`` coroutines below; for the others they run the synchronous method the usual way (inline when the store is
+not ``blocking``, else on a worker thread), and the engine keeps handing whole read-modify-write sequences to
+one thread instead of going back and forth.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
 
+from hayhooks.durable._threads import run_sync
 from hayhooks.durable.config import StoreConfig
 from hayhooks.durable.models import Chunk, ExecutionRecord
 
@@ -26,6 +33,7 @@ class ExecutionStore(ABC):
 
     name: str = "store"
     blocking: bool = True  # False: cheap enough to call on the event loop
+    native_async: bool = False  # True: the ``a*`` coroutines do their own I/O on the event loop
     deployment: str | None = None
     config: StoreConfig = StoreConfig()
 
@@ -84,3 +92,41 @@ class ExecutionStore(ABC):
     def count_nonterminal(self) -> int:
         counts = self.count_by_status()
         return sum(counts.get(status, 0) for status in ("queued", "running", "waiting"))
+
+    def candidates(
+        self, pipelines: Collection[str], now: int, limit: int, skip: Collection[str]
+    ) -> Iterable[ExecutionRecord]:
+        """Records of up to ``limit`` claimable executions (see ``claimable``), oldest due first, leaving out the
+        ids in ``skip`` (running here already). A store may answer this in one round trip."""
+        found: list[ExecutionRecord] = []
+        for execution_id in self.claimable(pipelines, now, limit + len(skip)):
+            record = None if execution_id in skip else self.get(execution_id)
+            if record is not None:
+                found.append(record)
+                if len(found) >= limit:
+                    break
+        return found
+
+    # --- coroutines: the same operations, awaited from the event loop -------------------------------------
+    async def _offload(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return fn(*args) if not self.blocking else await run_sync(fn, *args)
+
+    async def ainsert(self, record: ExecutionRecord) -> tuple[ExecutionRecord, bool]:
+        return await self._offload(self.insert, record)
+
+    async def aget(self, execution_id: str) -> ExecutionRecord | None:
+        return await self._offload(self.get, execution_id)
+
+    async def acompare_and_set(self, record: ExecutionRecord, expected_version: int) -> bool:
+        return await self._offload(self.compare_and_set, record, expected_version)
+
+    async def acandidates(
+        self, pipelines: Collection[str], now: int, limit: int, skip: Collection[str]
+    ) -> Iterable[ExecutionRecord]:
+        return await self._offload(self.candidates, pipelines, now, limit, skip)
+
+    async def acount_nonterminal(self) -> int:
+        return await self._offload(self.count_nonterminal)
+
+    async def aclose(self) -> None:  # noqa: B027 - optional
+        """Release what the coroutines opened on the running event loop (called when the engine stops)."""
