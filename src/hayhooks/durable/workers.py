@@ -144,11 +144,11 @@ class WorkerLoops:
     ) -> tuple[ExecutionRecord, DurableSpec | None] | None:
         """Claim from the event loop: the due records come in one round trip (or were read along with the last
         outcome: ``upcoming``), each attempt is one more."""
+        names = self._names()
+        if not names:  # nothing durable deployed: no store read, no worker-thread hop
+            return None
         if not self.store.native_async:
             return await self._call(self._claim_next)
-        names = self._names()
-        if not names:
-            return None
         for _ in range(CLAIM_ROUNDS):
             fresh = upcoming is None
             records = await self._candidates(names) if upcoming is None else upcoming
