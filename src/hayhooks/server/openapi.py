@@ -33,7 +33,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hayhooks.registry import DeployedPipeline, Registry
-from hayhooks.server.durable.openapi_paths import durable_path_items
 from hayhooks.server.routing import body_models
 
 logger = logging.getLogger("hayhooks.openapi")
@@ -166,6 +165,8 @@ def _path_items(pipeline: DeployedPipeline, schemas: dict[str, Any]) -> dict[str
         items[pipeline.endpoint] = _path_item(pipeline, schemas)
     spec = pipeline.state.get("durable")
     if spec is not None:
+        from hayhooks.server.durable.openapi_paths import durable_path_items  # its models load with the first one
+
         prefix = f"{pipeline.name}__"
         items.update(durable_path_items(pipeline.name, spec, lambda model: _model_schema(model, prefix, schemas)))
     return items
