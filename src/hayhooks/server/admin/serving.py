@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from typing import Literal
 
 from hayhooks import executor
@@ -82,10 +83,11 @@ _CAPABILITY_METHODS = {
 
 
 def _deployment_type(pipeline: DeployedPipeline) -> Literal["agent", "pipeline", "unknown"]:
-    from haystack.core.pipeline.base import PipelineBase  # loaded already: something is deployed
-
+    # Never imported here (about 0.3 s): a wrapper whose attribute is a Haystack pipeline has loaded it already.
+    base = sys.modules.get("haystack.core.pipeline.base")
+    pipeline_base = getattr(base, "PipelineBase", None)
     target = getattr(pipeline.wrapper, "pipeline", None)
-    if pipeline.kind == "yaml" or isinstance(target, PipelineBase):
+    if pipeline.kind == "yaml" or (pipeline_base is not None and isinstance(target, pipeline_base)):
         return "pipeline"
     if any(cls.__name__ == "Agent" and cls.__module__.startswith("haystack.") for cls in type(target).__mro__):
         return "agent"
