@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hayhooks.registry import Registry, live_registries
+from hayhooks.registry import DeployedPipeline, Registry, live_registries
 from hayhooks.stream_setup import parse_streaming_components
 
 
@@ -25,16 +25,20 @@ class ProcessRegistry:
             names.update(dict.fromkeys(registry.names()))
         return list(names)
 
+    def _latest(self, name: str) -> DeployedPipeline | None:
+        """``name`` as deployed most recently, if several apps have it."""
+        found = [p for p in (r.get(name) for r in self._all()) if p is not None]
+        return max(found, key=lambda p: p.deployed_at) if found else None
+
     def get(self, name: str) -> Any:
         """The wrapper deployed as ``name`` (the most recently deployed one if several apps have it)."""
-        found = [p for p in (r.get(name) for r in self._all()) if p is not None]
-        return max(found, key=lambda p: p.deployed_at).wrapper if found else None
+        pipeline = self._latest(name)
+        return pipeline.wrapper if pipeline is not None else None
 
     def get_metadata(self, name: str) -> dict[str, Any] | None:
-        found = [p for p in (r.get(name) for r in self._all()) if p is not None]
-        if not found:
+        pipeline = self._latest(name)
+        if pipeline is None:
             return None
-        pipeline = max(found, key=lambda p: p.deployed_at)
         signature = pipeline.run_signature
         metadata: dict[str, Any] = {
             "description": pipeline.description,

@@ -55,14 +55,19 @@ def sqlite_path(settings: Any) -> str:
     return str(Path(settings.pipelines_dir).expanduser().resolve().parent / ".hayhooks" / "durable.sqlite3")
 
 
+def commit_margin(safety_ms: int, lease_duration_ms: int) -> int:
+    """The lease-commit safety margin actually used: a lease is renewed every third of its duration, so a margin
+    larger than a quarter of it would refuse every write."""
+    return min(safety_ms, lease_duration_ms // 4)
+
+
 def config_from_settings(settings: Any) -> DurableConfig:
     values = {
         name: getattr(settings, f"durable_{name}")
         for name in DurableConfig.__dataclass_fields__
         if name not in ("store", "sqlite_path")
     }
-    # A lease is renewed every third of its duration: a safety margin larger than that would refuse every write.
-    values["lease_commit_safety_ms"] = min(values["lease_commit_safety_ms"], values["lease_duration_ms"] // 4)
+    values["lease_commit_safety_ms"] = commit_margin(values["lease_commit_safety_ms"], values["lease_duration_ms"])
     return DurableConfig(store=resolve_store(settings), sqlite_path=sqlite_path(settings), **values)
 
 
@@ -178,8 +183,7 @@ def embedded_config(store: StoreConfig, runtime: RuntimeConfig, store_kind: str)
         shutdown_grace_seconds=runtime.shutdown_grace_seconds,
         release_running_on_shutdown=runtime.release_running_on_close,
         lease_duration_ms=runtime.lease_duration_ms,
-        # A lease is renewed every third of its duration: a larger margin would refuse every write.
-        lease_commit_safety_ms=min(store.lease_commit_safety_ms, runtime.lease_duration_ms // 4),
+        lease_commit_safety_ms=commit_margin(store.lease_commit_safety_ms, runtime.lease_duration_ms),
         max_run_attempts=runtime.max_run_attempts,
         max_application_retries=runtime.max_application_retries,
         retry_base_delay_seconds=runtime.retry_base_delay_seconds,

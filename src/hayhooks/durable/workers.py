@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
 from collections.abc import Collection, Iterable
 from typing import Any
 
 from hayhooks.durable._threads import run_sync
-from hayhooks.durable.claim import Claim
 from hayhooks.durable.context import DurableContext, _ClaimedExecution, enter_context, leave_context
 from hayhooks.durable.errors import (
     DurableExecutionCancelledError,
@@ -30,7 +28,7 @@ from hayhooks.durable.errors import (
     RetrySignal,
     SuspendSignal,
 )
-from hayhooks.durable.models import ExecutionRecord, ExecutionStatus, encode, error_body, now_ms
+from hayhooks.durable.models import ExecutionRecord, ExecutionStatus, error_body, now_ms
 from hayhooks.durable.spec import DurableSpec
 
 logger = logging.getLogger("hayhooks.durable")
@@ -109,11 +107,8 @@ class WorkerLoops:
                 continue
             upcoming = await self._run(record, spec)
 
-    def _claim_next(self) -> tuple[ExecutionRecord, DurableSpec | None] | None:
+    def _claim_next(self, names: Collection[str]) -> tuple[ExecutionRecord, DurableSpec | None] | None:
         """Claim on a worker thread, for stores without their own async I/O: reads stop at the first win."""
-        names = self._names()
-        if not names:
-            return None
         now = now_ms()
         for execution_id in self.store.claimable(names, now, 16):
             if execution_id in self._running:
@@ -124,21 +119,6 @@ class WorkerLoops:
                 return self._claimed(record, plan[1], plan[2])
         return None
 
-    def _claim_request(self, spec: DurableSpec, now: int, attempts: int) -> Claim:
-        error = error_body(
-            "AttemptsExhausted",
-            f"Execution stopped after {attempts} attempts without finishing (HAYHOOKS_DURABLE_MAX_RUN_ATTEMPTS)",
-            "attempts_exhausted",
-        )
-        return Claim(
-            worker_id=self.worker,
-            now_ms=now,
-            lease_duration_ms=self.config.lease_duration_ms,
-            max_run_attempts=self.config.max_run_attempts,
-            worker_revision=spec.revision,
-            attempts_error=encode(error).encode(),
-        )
-
     async def _aclaim_next(
         self, upcoming: Iterable[ExecutionRecord] | None = None
     ) -> tuple[ExecutionRecord, DurableSpec | None] | None:
@@ -148,7 +128,7 @@ class WorkerLoops:
         if not names:  # nothing durable deployed: no store read, no worker-thread hop
             return None
         if not self.store.native_async:
-            return await self._call(self._claim_next)
+            return await self._call(self._claim_next, names)
         for _ in range(CLAIM_ROUNDS):
             fresh = upcoming is None
             records = await self._candidates(names) if upcoming is None else upcoming
@@ -178,13 +158,18 @@ class WorkerLoops:
         spec = self._resolve(record.pipeline, record.kind)
         if not (due or expired) or spec is None:
             return None
-        claim = self._claim_request(spec, now, record.run_attempts)
+        lease = self.config.lease_duration_ms
         expected = record.version
         failure = None
-        if claim.exhausted(record):
-            failure = json.loads(claim.attempts_error)
-        elif record.revision != claim.worker_revision:
-            if record.created_at > spec.deployed_at * 1000 and now - record.created_at < claim.lease_duration_ms:
+        if record.run_attempts >= self.config.max_run_attempts:
+            failure = error_body(
+                "AttemptsExhausted",
+                f"Execution stopped after {record.run_attempts} attempts without finishing "
+                "(HAYHOOKS_DURABLE_MAX_RUN_ATTEMPTS)",
+                "attempts_exhausted",
+            )
+        elif record.revision != spec.revision:
+            if record.created_at > spec.deployed_at * 1000 and now - record.created_at < lease:
                 # Submitted after this process deployed its version: another worker or instance serves that
                 # revision (a deploy is rolling out). Leave it to them for a while before calling it a mismatch.
                 return None
@@ -206,8 +191,8 @@ class WorkerLoops:
         record.status = ExecutionStatus.RUNNING.value
         record.attempt += 1
         record.run_attempts += 1
-        record.lease_owner = f"{claim.worker_id}/{uuid.uuid4().hex[:8]}"
-        record.lease_expires_at = claim.lease_expires_at
+        record.lease_owner = f"{self.worker}/{uuid.uuid4().hex[:8]}"
+        record.lease_expires_at = now + lease
         return expected, spec, expired
 
     def _claimed(
